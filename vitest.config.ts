@@ -10,6 +10,7 @@ export default defineConfig({
       'server/vitest.config.ts',
       'scripts/vitest.config.ts',
       'tests/vitest.config.ts',
+      'web/vitest.config.ts',
     ],
   },
 });

@@ -14,7 +14,12 @@ import {
   xchacha20poly1305Open,
   xchacha20poly1305Seal,
 } from '../src/primitives/aead';
-import { clearKeyCache, forgetWebCryptoProbes, getBackend, setBackend } from '../src/primitives/backend';
+import {
+  clearKeyCache,
+  forgetWebCryptoProbes,
+  getBackend,
+  setBackend,
+} from '../src/primitives/backend';
 import type { Backend } from '../src/primitives/backend';
 import {
   ed25519Keygen,
@@ -322,7 +327,9 @@ describe('Ed25519 small-order public keys', () => {
       const { ed25519Verify } = await import('../src/primitives/ed25519');
       backend.setBackend(b);
       try {
-        expect(await ed25519Verify(identity, new TextEncoder().encode('any message'), sig)).toBe(false);
+        expect(await ed25519Verify(identity, new TextEncoder().encode('any message'), sig)).toBe(
+          false,
+        );
       } finally {
         backend.setBackend('auto');
       }

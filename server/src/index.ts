@@ -1,0 +1,11 @@
+/**
+ * The Carnet relay: stores ciphertext blobs, wrapped keys and signed objects it cannot read,
+ * plus the routing metadata listed in docs/metadata.md. See docs/api.md for the HTTP contract.
+ */
+export { createApp, createRelay, type CreateAppOptions, type RelayInstance } from './app';
+export { DEFAULT_CONFIG, type RelayConfig, type WindowLimit } from './config';
+export { openDatabase, schemaVersion, type Db, type OpenDatabaseOptions } from './db/open';
+export { MIGRATIONS, type Migration } from './db/migrations';
+export { ERROR_STATUS, type ErrorCode } from './http/errors';
+export { DB_FILE, SECRET_FILE, type Relay, type RelayOptions } from './relay';
+export { startServer, type RunningServer, type StartServerOptions } from './server';

@@ -1,0 +1,29 @@
+/**
+ * Periodic housekeeping: expired sessions, expired open invites, unattached blobs past their
+ * time to live. Each step is a short indexed delete; blob files go after their rows commit.
+ */
+import type { Relay } from './relay';
+
+/** What one maintenance pass removed. */
+export interface MaintenanceReport {
+  sessions: number;
+  invites: number;
+  blobs: number;
+}
+
+/** Runs one maintenance pass. */
+export async function runMaintenance(relay: Relay): Promise<MaintenanceReport> {
+  const now = relay.now();
+  const sessions = relay.sessions.deleteExpired(now, relay.config.idleTimeoutMs);
+  const invites = relay.invites.deleteExpired(now);
+  const stale = relay.blobs.staleUnattached(now - relay.config.unattachedBlobTtlMs);
+  let blobs = 0;
+  for (const blobId of stale) {
+    // A version may have attached it during an earlier await: delete only if still unattached.
+    if (relay.blobs.get(blobId)?.folder_id !== null) continue;
+    relay.blobs.delete(blobId);
+    await relay.files.remove(blobId);
+    blobs++;
+  }
+  return { sessions, invites, blobs };
+}
