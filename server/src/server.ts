@@ -58,6 +58,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
 
   const server = serve({
     fetch: instance.app.fetch,
+    // The adapter's lightweight global Response loses headers when Hono turns a HEAD into a
+    // GET without body: security headers must be on every response, HEAD included.
+    overrideGlobalObjects: false,
     port,
     hostname: host,
     serverOptions: {

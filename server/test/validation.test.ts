@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startServer } from '../src/server';
 import {
   b64,
   createFolder,
@@ -190,6 +191,21 @@ describe('security headers', () => {
     expect(answers[0]!.headers.get('cache-control')).toBe('no-store');
     expect(answers[2]!.headers.get('cache-control')).toBe('no-store');
     expect(answers[4]!.body).toContain('web app is not built');
+  });
+
+  it('are on HEAD answers of the real listening server too', async () => {
+    // HEAD is answered by the Node adapter, not by app.request(): test it over a socket.
+    const server = await startServer({ dataDir: tempDir(), port: 0, log: () => {} });
+    try {
+      for (const path of ['/', '/api/v1/health']) {
+        const res = await fetch(server.url + path, { method: 'HEAD' });
+        expect(res.status).toBe(200);
+        for (const [k, v] of Object.entries(expected))
+          expect(res.headers.get(k), `${path} ${k}`).toBe(v);
+      }
+    } finally {
+      await server.close();
+    }
   });
 
   it('serve a built web app without escaping its directory', async () => {
