@@ -78,6 +78,22 @@ function isStrictPublicKey(publicKey: Uint8Array): boolean {
   return ok;
 }
 
+/** Imported WebCrypto verify keys by public key: a practice verifies the same owner keys thousands of times. */
+const verifyKeyCache = new Map<string, Promise<CryptoKey>>();
+
+function importVerifyKey(subtle: SubtleCrypto, publicKey: Uint8Array): Promise<CryptoKey> {
+  const hex = toHex(publicKey);
+  let key = verifyKeyCache.get(hex);
+  if (key === undefined) {
+    if (verifyKeyCache.size >= STRICT_KEY_CACHE_MAX) verifyKeyCache.clear();
+    key = subtle.importKey('raw', bufferOf(publicKey), { name: 'Ed25519' }, false, ['verify']);
+    // A failed import must not stay cached as a rejected promise.
+    key.catch(() => verifyKeyCache.delete(hex));
+    verifyKeyCache.set(hex, key);
+  }
+  return key;
+}
+
 /**
  * Verifies a signature. Public keys of small order or in non-canonical encoding are refused on
  * both backends. Never throws on malformed input (wrong lengths, invalid point
@@ -101,9 +117,7 @@ export async function ed25519Verify(
   try {
     const subtle = await resolveSubtle('Ed25519');
     if (subtle === undefined) return nobleEd25519.verify(sig, msg, publicKey, { zip215: false });
-    const key = await subtle.importKey('raw', bufferOf(publicKey), { name: 'Ed25519' }, false, [
-      'verify',
-    ]);
+    const key = await importVerifyKey(subtle, publicKey);
     return await subtle.verify({ name: 'Ed25519' }, key, bufferOf(sig), bufferOf(msg));
   } catch {
     return false;

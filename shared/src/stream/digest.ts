@@ -16,6 +16,7 @@
  */
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { CarnetError, invalidArgument } from '../errors';
+import { nodeCrypto, type NodeCryptoLike } from '../primitives/node-crypto';
 import { WORKER_MIN_BYTES, createWorkerSha256 } from './digest-worker';
 
 /** An incremental SHA-256, computed inline. `digest` may be called once. */
@@ -38,28 +39,6 @@ export interface ContentHasher {
 
 /** Which inline implementation backs a {@link Sha256Stream}. */
 export type Sha256Impl = 'node' | 'wasm' | 'noble';
-
-/** The subset of node:crypto used here, typed structurally so no Node typings are needed. */
-interface NodeCryptoLike {
-  createHash(algorithm: 'sha256'): { update(data: Uint8Array): unknown; digest(): Uint8Array };
-}
-
-interface ProcessLike {
-  getBuiltinModule?: (id: string) => unknown;
-}
-
-function nodeCrypto(): NodeCryptoLike | undefined {
-  const proc = (globalThis as { process?: ProcessLike }).process;
-  const mod = proc?.getBuiltinModule?.('node:crypto');
-  if (
-    typeof mod === 'object' &&
-    mod !== null &&
-    typeof (mod as Partial<NodeCryptoLike>).createHash === 'function'
-  ) {
-    return mod as NodeCryptoLike;
-  }
-  return undefined;
-}
 
 function fromNode(mod: NodeCryptoLike): Sha256Stream {
   const h = mod.createHash('sha256');
