@@ -14,6 +14,7 @@ export default defineConfig({
       'test/{primitives,wycheproof,hpke,envelope,wrap}.test.ts',
       'test/{account,kdf,keyring,recovery,pinning}.test.ts',
       'test/{folder,record,manifest,grant,invite}.test.ts',
+      'test/{padme,stream-tamper,stream-vectors}.test.ts',
     ],
     testTimeout: 120_000,
     browser: {

@@ -2,13 +2,11 @@
  * Padmé: the handout's example lengths (computed from the paper's Algorithm 1) and the
  * algorithm's properties over the whole safe-integer range.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { vectorFile } from './vector-files';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isCarnetError } from '../src/errors';
 import { padme } from '../src/padme';
-
-const EXAMPLES_URL = new URL('../../../shared/vectors/padme-examples.json', import.meta.url);
 
 interface Examples {
   examples: { L: number; padded: number }[];
@@ -24,10 +22,8 @@ function referencePadme(l: bigint): bigint {
 }
 
 function loadExamples(): Examples {
-  // A missing handout file must fail the suite, not skip it.
-  if (!existsSync(EXAMPLES_URL))
-    throw new Error(`missing handout vectors: ${EXAMPLES_URL.pathname}`);
-  return JSON.parse(readFileSync(EXAMPLES_URL, 'utf8')) as Examples;
+  // A missing handout file fails the import of vector-files.ts: the suite fails, never skips.
+  return vectorFile<Examples>('padme-examples.json');
 }
 
 describe('padme', () => {

@@ -3,7 +3,7 @@
  * content, length and digest, whole and sliced byte by byte; every invalid one is refused with
  * its error code, whole and sliced.
  */
-import { readFileSync } from 'node:fs';
+import { vectorFile } from './vector-files';
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../src/bytes';
 import { isCarnetError } from '../src/errors';
@@ -24,14 +24,12 @@ interface Entry {
   expected_error?: CarnetErrorCode;
 }
 
-const doc = JSON.parse(
-  readFileSync(new URL('../vectors/file-stream.v1.json', import.meta.url), 'utf8'),
-) as {
+const doc = vectorFile<{
   format: string;
   version: number;
   valid: Entry[];
   invalid: Entry[];
-};
+}>('file-stream.v1.json');
 
 /** Streams `ct` through a decryptor in slices of `size` bytes. */
 async function streamed(

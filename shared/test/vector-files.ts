@@ -13,6 +13,7 @@ import wpHkdf from '../../../shared/vectors/wycheproof/hkdf_sha256_test.json';
 import wpX25519 from '../../../shared/vectors/wycheproof/x25519_test.json';
 import wpXchacha from '../../../shared/vectors/wycheproof/xchacha20_poly1305_test.json';
 import envelope from '../vectors/envelope.v1.json';
+import fileStream from '../vectors/file-stream.v1.json';
 import folderKeys from '../vectors/folder-keys.v1.json';
 import grant from '../vectors/grant.v1.json';
 import hpkeWrap from '../vectors/hpke-wrap.v1.json';
@@ -32,6 +33,7 @@ const FILES: Record<string, unknown> = {
   'wycheproof/x25519_test.json': wpX25519,
   'wycheproof/xchacha20_poly1305_test.json': wpXchacha,
   'envelope.v1.json': envelope,
+  'file-stream.v1.json': fileStream,
   'folder-keys.v1.json': folderKeys,
   'grant.v1.json': grant,
   'hpke-wrap.v1.json': hpkeWrap,
