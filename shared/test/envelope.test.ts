@@ -2,6 +2,7 @@
  * Associated-data encoding and key-committing envelopes: known answers, property tests over
  * every kind of tampering, and the committed vector file vectors/envelope.v1.json.
  */
+import { mutate, mutationArb } from './mutations';
 import { vectorFile } from './vector-files';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -57,48 +58,6 @@ const ctxPairArb = fc
     return [a, changed as ObjectContext];
   })
   .filter(([a, b]) => !equalBytes(encodeAssociatedData(1, 1, a), encodeAssociatedData(1, 1, b)));
-
-type Mutation =
-  | { op: 'flip'; pos: number; mask: number }
-  | { op: 'remove'; pos: number }
-  | { op: 'insert'; pos: number; byte: number }
-  | { op: 'truncate'; len: number };
-
-const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({
-    op: fc.constant('flip' as const),
-    pos: fc.nat(),
-    mask: fc.integer({ min: 1, max: 255 }),
-  }),
-  fc.record({ op: fc.constant('remove' as const), pos: fc.nat() }),
-  fc.record({
-    op: fc.constant('insert' as const),
-    pos: fc.nat(),
-    byte: fc.integer({ min: 0, max: 255 }),
-  }),
-  fc.record({ op: fc.constant('truncate' as const), len: fc.nat() }),
-);
-
-function mutate(b: Uint8Array, m: Mutation): Uint8Array {
-  switch (m.op) {
-    case 'flip': {
-      const out = Uint8Array.from(b);
-      const i = m.pos % b.length;
-      out[i] = (out[i] as number) ^ m.mask;
-      return out;
-    }
-    case 'remove': {
-      const i = m.pos % b.length;
-      return new Uint8Array([...b.subarray(0, i), ...b.subarray(i + 1)]);
-    }
-    case 'insert': {
-      const i = m.pos % (b.length + 1);
-      return new Uint8Array([...b.subarray(0, i), m.byte, ...b.subarray(i)]);
-    }
-    case 'truncate':
-      return b.subarray(0, m.len % b.length);
-  }
-}
 
 /** Builds a branded context from a vector file's JSON, validating every id. */
 function toContext(json: Record<string, unknown>): ObjectContext {
