@@ -138,6 +138,23 @@ export function recoveryKeyFromCode(code: string): RecoveryKey {
   return hkdfSha256(utf8(data), undefined, utf8(RECOVERY_KEY_LABEL), 32) as RecoveryKey;
 }
 
+/**
+ * HKDF label of the recovery auth key. The keyring key from the same code uses another label
+ * ({@link RECOVERY_KEY_LABEL}), so the relay, which learns this key, learns nothing about the
+ * key that seals the recovery keyring.
+ */
+export const RECOVERY_AUTH_LABEL = 'carnet/v1/recovery/auth-key';
+
+/**
+ * The key sent to the relay's `/auth/recover` (which stores only its hash): HKDF-SHA256 of the
+ * same canonical data symbols as {@link recoveryKeyFromCode}, under {@link RECOVERY_AUTH_LABEL}.
+ * Throws `BAD_RECOVERY_CODE` for a mistyped code.
+ */
+export function recoveryAuthKey(code: string): Uint8Array {
+  const data = parseRecoveryCode(code).replace(/-/g, '').slice(0, RECOVERY_DATA_SYMBOLS);
+  return hkdfSha256(utf8(data), undefined, utf8(RECOVERY_AUTH_LABEL), 32);
+}
+
 function checkAccountId(accountId: AccountId): void {
   parseId<AccountId>(accountId, 'accountId');
 }

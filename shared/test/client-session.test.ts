@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { toBase64url } from '../src/bytes';
 import { CarnetClient, MemoryLocalStore, isCarnetError, type FetchLike } from '../src/client';
 import { kdfKey } from '../src/client/store';
-import { recoveryAuthKey, RECOVERY_AUTH_LABEL } from '../src/client/session';
+import { recoveryAuthKey, RECOVERY_AUTH_LABEL } from '../src/recovery';
 import { generateRecoveryCode, recoveryKeyFromCode } from '../src/recovery';
 
 function kdf(memoryKiB: number, iterations: number): Record<string, unknown> {

@@ -11,7 +11,7 @@ import {
   type AccountSecrets,
   type Role,
 } from '../account';
-import { equalBytes, utf8 } from '../bytes';
+import { equalBytes } from '../bytes';
 import { CarnetError } from '../errors';
 import { newId, type AccountId } from '../ids';
 import {
@@ -27,26 +27,14 @@ import {
   openKeyringWithRecovery,
   parseRecoveryCode,
   sealKeyringWithRecovery,
+  recoveryAuthKey,
 } from '../recovery';
 import { fingerprint } from '../safety-code';
-import { hkdfSha256 } from '../primitives/sha2';
 import type { Core, Session } from './core';
 import { isApiError, notLoggedIn } from './http';
 import { kdfKey, parseJson, SESSION_KEY } from './store';
 import type { AccountInfo } from './types';
 import { kdfFromWire, kdfToWire, type AccountRole, type LoginAnswer } from './wire';
-
-/**
- * HKDF label of the recovery auth key. The keyring key from the same code uses another label
- * (recovery.ts), so the relay, which learns this key, learns nothing about the keyring key.
- */
-export const RECOVERY_AUTH_LABEL = 'carnet/v1/recovery/auth-key';
-
-/** The key sent to `/auth/recover`, derived from the canonical data symbols of the code. */
-export function recoveryAuthKey(code: string): Uint8Array {
-  const data = parseRecoveryCode(code).replace(/-/g, '').slice(0, 26);
-  return hkdfSha256(utf8(data), undefined, utf8(RECOVERY_AUTH_LABEL), 32);
-}
 
 /** The session as saved in the local store. */
 interface SavedSession {
