@@ -1,8 +1,43 @@
 /**
- * Byte-level mutations for fast-check properties: flip, remove, insert, truncate. Every
- * format's tests use them to check that any damaged object is refused with a typed error.
+ * fast-check generators shared by the envelope and wrap properties: contexts (and pairs of
+ * contexts one field apart) and byte-level mutations (flip, remove, insert, truncate), used to
+ * check that any damaged or misbound object is refused with a typed error.
  */
 import fc from 'fast-check';
+import { equalBytes, toBase64url } from '../src/bytes';
+import { AD_TAG, encodeAssociatedData, type ObjectContext } from '../src/context';
+import type { AccountId, FolderId, GrantId, RecordId } from '../src/ids';
+import { KIND, type KindByte } from '../src/registry';
+
+/** Every field of an {@link ObjectContext}. */
+export const FIELDS = Object.keys(AD_TAG) as (keyof ObjectContext)[];
+/** Every registered kind byte. */
+export const KINDS = Object.values(KIND) as KindByte[];
+/** A random, well-formed 22-character id. */
+export const idArb = fc.uint8Array({ minLength: 16, maxLength: 16 }).map(toBase64url);
+/** Any context: each field present or absent. */
+export const ctxArb: fc.Arbitrary<ObjectContext> = fc.record(
+  {
+    folderId: idArb.map((s) => s as FolderId),
+    recordId: idArb.map((s) => s as RecordId),
+    version: fc.nat(),
+    epoch: fc.maxSafeNat(),
+    accountId: idArb.map((s) => s as AccountId),
+    grantId: idArb.map((s) => s as GrantId),
+    label: fc.string({ unit: 'grapheme', maxLength: 12 }),
+  },
+  { requiredKeys: [] },
+);
+/** Two contexts that differ in exactly one field and encode differently. */
+export const ctxPairArb = fc
+  .tuple(ctxArb, ctxArb, fc.constantFrom(...FIELDS))
+  .map(([a, b, field]): [ObjectContext, ObjectContext] => {
+    const changed: Record<string, unknown> = { ...a };
+    if (b[field] === undefined) delete changed[field];
+    else changed[field] = b[field];
+    return [a, changed as ObjectContext];
+  })
+  .filter(([a, b]) => !equalBytes(encodeAssociatedData(1, 1, a), encodeAssociatedData(1, 1, b)));
 
 /** One damage done to a byte string. */
 export type Mutation =

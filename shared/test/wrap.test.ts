@@ -2,18 +2,16 @@
  * HPKE wraps: round trips and tampering as properties (on both X25519 backends), and the
  * committed vector file vectors/hpke-wrap.v1.json.
  */
-import { mutate, mutationArb } from './mutations';
+import { ctxArb, ctxPairArb, KINDS, mutate, mutationArb } from './mutations';
 import { vectorFile } from './vector-files';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { concatBytes, equalBytes, fromHex, toBase64url, toHex } from '../src/bytes';
-import { AD_TAG, encodeAssociatedData } from '../src/context';
+import { concatBytes, fromHex, toHex } from '../src/bytes';
 import type { ObjectContext } from '../src/context';
 import { isCarnetError } from '../src/errors';
 import type { CarnetErrorCode } from '../src/errors';
 import { hpkeOpen } from '../src/hpke';
 import { parseId } from '../src/ids';
-import type { AccountId, FolderId, GrantId, RecordId } from '../src/ids';
 import { setBackend } from '../src/primitives/backend';
 import { x25519Keygen } from '../src/primitives/x25519';
 import { FORMAT, KIND } from '../src/registry';
@@ -29,30 +27,6 @@ async function codeOf(p: () => Promise<unknown>): Promise<CarnetErrorCode | 'non
   }
 }
 
-const FIELDS = Object.keys(AD_TAG) as (keyof ObjectContext)[];
-const KINDS = Object.values(KIND) as KindByte[];
-const idArb = fc.uint8Array({ minLength: 16, maxLength: 16 }).map(toBase64url);
-const ctxArb: fc.Arbitrary<ObjectContext> = fc.record(
-  {
-    folderId: idArb.map((s) => s as FolderId),
-    recordId: idArb.map((s) => s as RecordId),
-    version: fc.nat(),
-    epoch: fc.maxSafeNat(),
-    accountId: idArb.map((s) => s as AccountId),
-    grantId: idArb.map((s) => s as GrantId),
-    label: fc.string({ unit: 'grapheme', maxLength: 12 }),
-  },
-  { requiredKeys: [] },
-);
-const ctxPairArb = fc
-  .tuple(ctxArb, ctxArb, fc.constantFrom(...FIELDS))
-  .map(([a, b, field]): [ObjectContext, ObjectContext] => {
-    const changed: Record<string, unknown> = { ...a };
-    if (b[field] === undefined) delete changed[field];
-    else changed[field] = b[field];
-    return [a, changed as ObjectContext];
-  })
-  .filter(([a, b]) => !equalBytes(encodeAssociatedData(1, 1, a), encodeAssociatedData(1, 1, b)));
 const kindArb = fc.constantFrom(...KINDS);
 const secretArb = fc.uint8Array({ maxLength: 64 });
 
