@@ -50,9 +50,10 @@ const FOOTER = `Global options:
 Environment: CARNET_PASSWORD (else you are asked), CARNET_RECOVERY_CODE (for recover),
 CARNET_HOME (local state; default $XDG_CONFIG_HOME/carnet or ~/.config/carnet).
 
-Exit codes: 0 success; 1 usage or invalid input (nothing was sent); 2 refused by the relay or
+Exit codes: 0 success; 1 usage or invalid input, including a file that is missing or cannot be
+opened (nothing was sent); 2 refused by the relay or
 the core (wrong password, unknown folder, conflict…); 3 relay unreachable; 4 a security check
-failed (signature, key change, integrity: do not retry blindly); 5 a local file could not be
+failed (signature, key change, integrity: do not retry blindly); 5 a local file failed during the operation and could not be
 read or written; 70 bug; 130 interrupted.`;
 
 /** The general help text. */

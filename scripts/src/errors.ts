@@ -12,7 +12,8 @@
  * - 2: refused — the relay or the core refused (wrong password, unknown folder, conflict…)
  * - 3: unreachable — the relay could not be reached
  * - 4: security — a signature, key or integrity check failed; do not retry blindly
- * - 5: local I/O — a local file could not be read or written (disk full, permissions…)
+ * - 5: local I/O — a local file failed during the operation (disk full, I/O error…); a path
+ *   that is missing or cannot be opened is caught first, as invalid input (1)
  * - 70: an unexpected failure of the CLI itself (a bug: please report it)
  * - 130: interrupted at a prompt (Ctrl-C)
  */

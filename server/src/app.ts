@@ -65,8 +65,10 @@ function buildApp(relay: Relay, state: { closing: boolean }): Hono<AppEnv> {
   app.use('*', requestLogger(relay.log, relay.now));
   app.onError(
     makeErrorHandler((e) => {
+      // Name and errno code only: messages of file-system errors carry blob paths, i.e. ids.
       const err = e instanceof Error ? e : new Error(String(e));
-      relay.log(`internal error: ${err.name}: ${err.message}`);
+      const code = (err as { code?: unknown }).code;
+      relay.log(`internal error: ${err.name}${typeof code === 'string' ? ` (${code})` : ''}`);
     }),
   );
   app.notFound((c) => errorResponse(c, notFound('no such route')));

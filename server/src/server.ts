@@ -83,9 +83,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     busy = true;
     instance
       .maintain()
-      .catch((e: unknown) =>
-        log(`maintenance failed: ${e instanceof Error ? e.message : String(e)}`),
-      )
+      .catch((e: unknown) => log(`maintenance failed: ${e instanceof Error ? e.name : 'error'}`))
       .finally(() => (busy = false));
   }, maintenanceIntervalMs);
   timer.unref();

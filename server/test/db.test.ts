@@ -103,3 +103,14 @@ describe('start-up housekeeping', () => {
     again.close();
   });
 });
+
+describe('secure_delete', () => {
+  it('is on, so deleted rows do not linger in free pages of the database file', () => {
+    const db = openDatabase(join(tempDir(), 'carnet.db'));
+    try {
+      expect(db.pragma('secure_delete', { simple: true })).toBe(1);
+    } finally {
+      db.close();
+    }
+  });
+});

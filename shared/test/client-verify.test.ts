@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { toBase64url } from '../src/bytes';
 import { secretFromLink } from '../src/client/invites';
-import { matchRecordDigest, type VerifiedVersion } from '../src/client/record-verify';
+import { matchRecordDigest as matchWith, type VerifiedVersion } from '../src/client/record-verify';
 import { newId, type AccountId, type FolderId, type RecordId } from '../src/ids';
 import { recordListDigest, type RecordListEntry } from '../src/manifest';
 import { randomBytes } from '../src/primitives/random';
@@ -30,6 +30,13 @@ function version(recordId: RecordId, n: number, createdAt: number): VerifiedVers
     createdAt,
   };
 }
+
+/** The current manifest for most cases: epoch 1, the fake author a member. */
+const CURRENT = { epoch: 1, members: new Set([authorId]) };
+const matchRecordDigest = (
+  d: Uint8Array,
+  r: ReadonlyMap<RecordId, readonly VerifiedVersion[]>,
+): ReturnType<typeof matchWith> => matchWith(d, r, CURRENT);
 
 function digestOf(entries: [RecordId, VerifiedVersion][]): Uint8Array {
   return recordListDigest(
@@ -133,6 +140,26 @@ describe('matchRecordDigest', () => {
         records,
       ),
     ).toBeUndefined();
+  });
+
+  it('never peels a version written at an older epoch or by a non-member', () => {
+    // The manifest covers a1 and b1; a2 and c1 came later. Written at the current epoch by a
+    // current member they are explained; by a non-member or at an old epoch (a removed member
+    // who kept the old folder key) they must not be.
+    const covered = digestOf([
+      [a, a1],
+      [b, b1],
+    ]);
+    const twoVersions = new Map<RecordId, VerifiedVersion[]>([
+      [a, [a1, a2]],
+      [b, [b1]],
+      [c, [c1]],
+    ]);
+    expect(matchWith(covered, twoVersions, CURRENT)).toBe('older');
+    expect(matchWith(covered, twoVersions, { epoch: 2, members: new Set([authorId]) })).toBe(
+      undefined,
+    );
+    expect(matchWith(covered, twoVersions, { epoch: 1, members: new Set() })).toBe(undefined);
   });
 });
 

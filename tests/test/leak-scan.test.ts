@@ -28,6 +28,8 @@ const M = {
   profileEdit: 'LeakMarkerProfileNoteJc73',
   colleagueNote: 'LeakMarkerColleagueNoteIb84',
   patientDoc: 'LeakMarkerPatientDocumentHa95',
+  // A birth date is short and structured: scanned for as written, like every other marker.
+  birthDate: '1908-04-17',
 } as const;
 
 /** The strings under which `marker` could appear in a file. */
@@ -100,7 +102,7 @@ describe('leak scan of the relay data directory', () => {
     });
     const folder = await dr.createFolder({
       name: M.name,
-      birthDate: '1971-07-07',
+      birthDate: M.birthDate,
       sex: 'other',
       address: M.birthPlace,
       identifier: M.identifier,

@@ -227,6 +227,25 @@ describe('a malicious relay, seen through the SDK', () => {
     await rejectsWith(owner.lookupAccount(patientId), 'KEY_CHANGED');
   });
 
+  it('a user name the relay maps to another account is refused', async () => {
+    // First sight binds dr.martin to its account on this device.
+    const martin = await owner.lookupAccount('dr.martin');
+    const byName = '/directory/by-name/dr.martin';
+    const patientEntry = { userName: 'dr.martin', accountId: patientKeys.accountId };
+    // The relay now answers "dr.martin" with the patient's (genuine, signed) bundle.
+    const { token } = JSON.parse((await ownerStore.get('session'))!) as { token: string };
+    const genuine = await relayDirectoryEntry(patientKeys.accountId, token);
+    const patientBody = { ...genuine, ...patientEntry };
+    hostile.rewrite = (method, p, body) => (method === 'GET' && p === byName ? patientBody : body);
+    await rejectsWith(owner.lookupAccount('dr.martin'), 'KEY_CHANGED');
+    // Or answers for a name other than the one asked.
+    hostile.rewrite = (method, p, body) =>
+      method === 'GET' && p === byName ? { ...(body as object), userName: 'dr.other' } : body;
+    await rejectsWith(owner.lookupAccount('dr.martin'), 'KEY_UNVERIFIED');
+    hostile.rewrite = undefined;
+    expect((await owner.lookupAccount('dr.martin')).accountId).toBe(martin.accountId);
+  });
+
   it('a folder key wrapped by the relay to a member is refused (INTEGRITY), not used', async () => {
     const patientId = patientKeys.accountId;
     const path = `/folders/${folder.folderId}`;
@@ -287,3 +306,15 @@ describe('a malicious relay, seen through the SDK', () => {
     }
   });
 });
+
+/** The relay's genuine directory entry for an account, fetched without the hostile proxy. */
+async function relayDirectoryEntry(
+  accountId: string,
+  token: string,
+): Promise<Record<string, unknown>> {
+  const res = await fetch(`${relay.url}/api/v1/directory/${accountId}`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  if (!res.ok) throw new Error(`directory: ${res.status}`);
+  return (await res.json()) as Record<string, unknown>;
+}

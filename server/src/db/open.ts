@@ -38,6 +38,9 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): D
     db.pragma('synchronous = FULL');
     db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
     db.pragma('foreign_keys = ON');
+    // Deleted rows (a deleted folder's wraps, a replaced keyring) are zeroed in the database
+    // file instead of lingering in free pages: the relay's side of crypto-shredding.
+    db.pragma('secure_delete = ON');
     db.pragma(`wal_autocheckpoint = ${Math.trunc(options.walAutocheckpointPages ?? 20000)}`);
     // After a checkpoint, shrink the WAL file back instead of keeping its high-water mark.
     db.pragma('journal_size_limit = 67108864');

@@ -29,9 +29,8 @@ const TYPES: Record<string, string> = {
 export const NOT_BUILT_PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Carnet relay</title></head>
 <body><h1>Carnet relay</h1>
-<p>The relay is running, but the web app is not built.</p>
-<p>Build it with <code>npx pnpm@10.34.9 --filter @carnet/web build</code> and restart the relay,
-or use the command-line client: <code>npx pnpm@10.34.9 carnet --help</code>.</p>
+<p>The relay is running, but the web app is not built: this version of Carnet is used through
+its command-line client, <code>npx pnpm@10.34.9 carnet help</code> (see README.md).</p>
 <p>The API is under <code>/api/v1</code>.</p>
 </body></html>
 `;

@@ -66,11 +66,36 @@ export class Contacts {
     return c;
   }
 
+  /**
+   * User names are not in the signed key bundles, so the relay decides which account a name
+   * means. The first account seen for a name is remembered on this device; a relay that later
+   * maps the name to another account (or another name to that account's place) is refused with
+   * `KEY_CHANGED`, as for a changed key.
+   */
+  async #checkNameBinding(entry: DirectoryEntry): Promise<void> {
+    const key = `name-binding:${entry.userName}`;
+    const seen = await this.core.store.get(key);
+    if (seen === undefined) await this.core.store.set(key, entry.accountId);
+    else if (seen !== entry.accountId) {
+      throw new CarnetError(
+        'KEY_CHANGED',
+        `The relay now maps ${entry.userName} to another account.`,
+      );
+    }
+  }
+
   /** The directory entry of `who`; the relay must answer for the account asked about. */
   private async fetch(who: string): Promise<DirectoryEntry> {
-    if (!byId(who)) return this.core.api.directoryByName(who.toLowerCase());
+    if (!byId(who)) {
+      const name = who.toLowerCase();
+      const entry = await this.core.api.directoryByName(name);
+      if (entry.userName !== name) throw new CarnetError('KEY_UNVERIFIED');
+      await this.#checkNameBinding(entry);
+      return entry;
+    }
     const entry = await this.core.api.directoryById(who as AccountId);
     if (entry.accountId !== who) throw new CarnetError('KEY_UNVERIFIED');
+    await this.#checkNameBinding(entry);
     return entry;
   }
 

@@ -254,20 +254,27 @@ export class Folders {
   }
 
   /**
-   * Opens the profile under the newest folder key that opens it (it was sealed at some epoch
-   * no later than the current one), after checking its version against the high-water mark.
+   * Opens the profile, then checks its version against the high-water mark (`ROLLBACK`).
    */
   private async openProfile(
     state: FolderState,
   ): Promise<{ profile: PatientProfile; version: number } | undefined> {
     const stored = state.wire.profile;
     if (stored === undefined) return undefined;
+    const profile = await this.decryptProfile(state, stored.data);
+    // The mark advances only for a profile that decrypted under this folder's key: a relay
+    // sending garbage under a huge version number must not lock the real profile out.
     await checkAndAdvance(
       this.core.marks,
       profileMarkKey(state.folderId),
       stored.version,
       sha256(stored.data),
     );
+    return { profile, version: stored.version };
+  }
+
+  /** Opens the profile under the newest folder key that opens it (it may predate a rotation). */
+  private async decryptProfile(state: FolderState, data: Uint8Array): Promise<PatientProfile> {
     for (let epoch = state.manifest.epoch; epoch >= FIRST_EPOCH; epoch--) {
       let fk: FolderKey;
       try {
@@ -277,10 +284,7 @@ export class Folders {
         throw e;
       }
       try {
-        return {
-          profile: openProfile(fk, stored.data, state.folderId, epoch),
-          version: stored.version,
-        };
+        return openProfile(fk, data, state.folderId, epoch);
       } catch (e) {
         if (!isCarnetError(e, 'INTEGRITY')) throw e;
       }

@@ -187,6 +187,12 @@ export function latestEntries(
   });
 }
 
+/** The epoch and members of the current verified manifest. */
+export interface CurrentMembership {
+  epoch: number;
+  members: ReadonlySet<AccountId>;
+}
+
 /**
  * Does the manifest's record-list digest describe these records, as they were when it was
  * signed? Versions written since then are peeled off newest first (by the relay's timestamps,
@@ -197,6 +203,7 @@ export function latestEntries(
 export function matchRecordDigest(
   digest: Uint8Array,
   records: ReadonlyMap<RecordId, readonly VerifiedVersion[]>,
+  current: CurrentMembership,
 ): 'current' | 'older' | undefined {
   const top = new Map<RecordId, number>();
   for (const [id, vs] of records) top.set(id, vs.length);
@@ -216,6 +223,10 @@ export function matchRecordDigest(
   for (const { recordId, v } of newestFirst) {
     // Only the top version of a record can be peeled; anything else means timestamps lie.
     if (top.get(recordId) !== v.fields.version) continue;
+    // A version the manifest does not cover must have been written at the current epoch by a
+    // current member. Otherwise a removed member, who still holds the old folder keys, could
+    // sign a version at an old epoch and have the relay date it after the manifest.
+    if (v.fields.epoch !== current.epoch || !current.members.has(v.fields.authorId)) continue;
     top.set(recordId, v.fields.version - 1);
     if (equalBytes(recordListDigest(state()), digest)) return 'older';
   }

@@ -75,7 +75,10 @@ export class RecordReader {
       latest.set(r.recordId, r.latest);
     }
     await checkNothingDropped(this.core, state.folderId, new Set(chains.keys()));
-    const digest = matchRecordDigest(state.manifest.recordListDigest, chains);
+    const digest = matchRecordDigest(state.manifest.recordListDigest, chains, {
+      epoch: state.manifest.epoch,
+      members: new Set(state.manifest.members.map((m) => m.accountId)),
+    });
     if (digest === undefined) {
       throw new CarnetError(
         'RECORD_MISSING',

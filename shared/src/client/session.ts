@@ -98,9 +98,20 @@ export async function login(
       throw new CarnetError('BAD_PASSWORD', undefined, { cause: e });
     throw e;
   }
+  answeredFor(answer, userName);
   sameParams(kdf, answer.kdf, answer.keyring);
   const secrets = await openKeyringWithPassword(answer.keyring, keyringKey, answer.accountId);
   return accountInfo(await establish(core, answer, secrets));
+}
+
+/**
+ * The relay must answer a login for the account asked about: the user name is not in the
+ * signed key bundle, so a relay could otherwise log a person into someone else's session view.
+ */
+function answeredFor(answer: LoginAnswer, userName: string): void {
+  if (answer.userName !== userName) {
+    throw new CarnetError('CONTEXT_MISMATCH', 'The relay answered for another account.');
+  }
 }
 
 /** Resumes the session saved in the store, re-opening the keyring with the password. */
@@ -110,7 +121,10 @@ export async function unlock(core: Core, o: { password: string }): Promise<Accou
   if (saved === undefined || typeof saved.token !== 'string') throw notLoggedIn();
   core.api.http.token = saved.token;
   const me = await core.api.me();
-  if (me.accountId !== saved.accountId) throw new CarnetError('CONTEXT_MISMATCH');
+  // The user name decides which last-seen KDF parameters apply: it must be the one saved.
+  if (me.accountId !== saved.accountId || me.userName !== saved.userName) {
+    throw new CarnetError('CONTEXT_MISMATCH');
+  }
   const kdf = await checkedParams(core, me.userName, me.kdf);
   sameParams(kdf, me.kdf, me.keyring);
   const { keyringKey } = await deriveLoginKeys(o.password, kdf);
@@ -147,6 +161,7 @@ export async function recover(
     }
     throw e;
   }
+  answeredFor(answer, userName);
   const secrets = await openKeyringWithRecovery(answer.keyring, code, answer.accountId);
   // Not remembered: nothing was derived with these parameters, and the new password brings its own.
   const session = await establish(core, answer, secrets, false);
