@@ -22,7 +22,7 @@ let owner: TestAccount;
 let stranger: TestAccount;
 let pending: TestAccount;
 let removed: TestAccount;
-const ids = { folder: '', record: '', attached: '', loose: '', invite: '' };
+const ids = { folder: '', record: '', attached: '', loose: '', invite: '', removedOwn: '' };
 
 beforeAll(async () => {
   t = testRelay();
@@ -58,6 +58,20 @@ beforeAll(async () => {
   );
   ids.invite = inv.body.inviteId;
   await t.api.post(`invites/${lookupId}/accept`, { response: b64('r') }, pending.token);
+  // `removed`, still an editor, uploads a blob and attaches it to a record of its own.
+  const own = Buffer.from('written before removal');
+  ids.removedOwn = (
+    await t.api.call<{ blobId: string }>('POST', 'blobs', {
+      token: removed.token,
+      body: new Uint8Array(own),
+      headers: { 'content-type': 'application/octet-stream', 'content-digest': digestHeader(own) },
+    })
+  ).body.blobId;
+  await t.api.post(
+    `folders/${ids.folder}/records/${newId()}/versions`,
+    versionBody(1, 1, ids.removedOwn),
+    removed.token,
+  );
   // Remove `removed` with a rotation.
   const rot = await t.api.put(
     `folders/${ids.folder}/manifest`,
@@ -203,5 +217,12 @@ describe('access control: 404 for whatever the caller may not see', () => {
     for (const r of routes()) {
       expect((await t.api.call(r.method, r.path(ids.folder), { json: r.json })).status).toBe(401);
     }
+  });
+
+  it('a removed uploader deleting its own attached blob gets 404, not a 409 that confirms it', async () => {
+    const own = await t.api.call('DELETE', `blobs/${ids.removedOwn}`, { token: removed.token });
+    const missing = await t.api.call('DELETE', `blobs/${newId()}`, { token: removed.token });
+    expect(own.status).toBe(404);
+    expect(own.body).toEqual(missing.body);
   });
 });

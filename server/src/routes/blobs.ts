@@ -124,7 +124,9 @@ export function blobRoutes(relay: Relay): Hono<AppEnv> {
 
   app.delete('/:blobId', async (c) => {
     const blobId = pathId(c.req.param('blobId'), 'blobId');
-    const blob = relay.blobs.get(blobId);
+    // Visibility first: an uploader removed from the folder must get the same 404 as anyone
+    // else, not a 409 that would confirm the folder and its record still exist.
+    const blob = relay.blobs.visibleTo(blobId, c.var.session.accountId);
     if (!blob || blob.account_id !== c.var.session.accountId) throw notFound('no such blob');
     if (blob.folder_id !== null) throw conflict('blob is attached to a record');
     relay.blobs.delete(blobId);

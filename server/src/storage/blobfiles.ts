@@ -75,9 +75,16 @@ export class BlobFiles {
         guard(size + chunk.byteLength, chunk.byteLength);
         size += chunk.byteLength;
         hash.update(chunk);
-        await fh.write(chunk);
+        // write() may write less than asked (full disk, signals): finish the chunk or fail.
+        for (let off = 0; off < chunk.byteLength;) {
+          const { bytesWritten } = await fh.write(chunk, off, chunk.byteLength - off);
+          if (bytesWritten <= 0) throw new Error('short write to blob file');
+          off += bytesWritten;
+        }
       }
       await fh.sync();
+      // What is on disk must be exactly what was hashed before the digest is trusted.
+      if ((await fh.stat()).size !== size) throw new Error('blob file size mismatch');
     } catch (e) {
       await fh.close().catch(() => {});
       await unlink(tmpPath).catch(() => {});
