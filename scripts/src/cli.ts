@@ -135,15 +135,36 @@ function help(io: Io, json: boolean, topic: string[]): number {
   return 0;
 }
 
+/**
+ * Ids are random base64url, so one in 64 starts with `-` and parseArgs would take it for an
+ * option (`carnet record get -Hx…`, `--folder -Q…`). Such tokens are shielded behind a
+ * placeholder while parsing and restored after. No option name has an id's exact shape.
+ */
+const DASH_ID = /^-[A-Za-z0-9_-]{20}[AQgw]$/;
+const SHIELD = '\u0000carnet-id:';
+
+function shieldIds(args: readonly string[]): string[] {
+  return args.map((a) => (DASH_ID.test(a) ? SHIELD + a : a));
+}
+
+function unshield<T>(v: T): T {
+  if (typeof v === 'string' && v.startsWith(SHIELD)) return v.slice(SHIELD.length) as T;
+  if (Array.isArray(v)) return v.map(unshield) as T;
+  return v;
+}
+
 /** Parses argv with the command's and the global options; parse errors become usage errors. */
 function parse(command: Command, rest: string[]): ReturnType<typeof parseArgs> {
   try {
-    return parseArgs({
-      args: rest,
+    const parsed = parseArgs({
+      args: shieldIds(rest),
       options: { ...GLOBAL_OPTIONS, ...command.options },
       allowPositionals: true,
       strict: true,
     });
+    for (const [k, v] of Object.entries(parsed.values)) parsed.values[k] = unshield(v);
+    parsed.positionals = parsed.positionals.map(unshield);
+    return parsed;
   } catch (e) {
     const why = e instanceof Error ? e.message.replace(/\. To specify.*$/s, '') : String(e);
     throw usage(`${why} (in \`carnet ${command.name}\`). Run \`carnet help ${command.name}\`.`);

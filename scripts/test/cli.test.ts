@@ -7,6 +7,7 @@ import { COMMANDS, findCommand, GLOBAL_OPTIONS } from '../src/cli';
 import { oneJson, run } from './io-helpers';
 
 const ID = 'abcdefghijABCDEFGHIJ_-';
+const DASH_ID = '-HbcdefghijABCDEFGHIJQ';
 
 /** A loopback port nobody listens on: a command that reaches the network fails as unreachable. */
 async function closedPort(): Promise<number> {
@@ -143,6 +144,17 @@ describe('validation before the network', () => {
       'FILE_UNWRITABLE',
     ],
     ['an --out that is a directory', ['record', 'get', ID, '--out', tmpdir()], 'FILE_UNWRITABLE'],
+    // One id in 64 starts with '-': it must still be read as an id, not as an option.
+    [
+      'an id starting with a dash, as argument',
+      ['record', 'get', DASH_ID, '--out', tmpdir()],
+      'FILE_UNWRITABLE',
+    ],
+    [
+      'an id starting with a dash, as option value',
+      ['record', 'add', '--folder', DASH_ID, '--title', 't', '--text', 'x', '--kind', 'memo'],
+      'INVALID_INPUT',
+    ],
     [
       'bad JSON',
       ['record', 'add', '--folder', ID, '--title', 't', '--structured', '{x'],
