@@ -8,6 +8,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Command, Invocation, Options } from './command';
 import { accountCommands } from './commands/account';
+import { adminCommands } from './commands/admin';
+import { auditCommands } from './commands/audit';
+import { deletionCommands } from './commands/deletion';
+import { exportCommands } from './commands/export';
+import { grantCommands } from './commands/grant';
+import { importCommands } from './commands/import';
 import { inviteCommands } from './commands/invite';
 import { patientCommands } from './commands/patient';
 import { recordCommands } from './commands/record';
@@ -35,6 +41,12 @@ export const SECTIONS: readonly { title: string; commands: readonly Command[] }[
   { title: 'Records', commands: recordCommands },
   { title: 'Invites', commands: inviteCommands },
   { title: 'Sharing', commands: shareCommands },
+  { title: 'Support grants', commands: grantCommands },
+  { title: 'Import', commands: importCommands },
+  { title: 'Export', commands: exportCommands },
+  { title: 'Audit trail', commands: auditCommands },
+  { title: 'Deletion', commands: deletionCommands },
+  { title: 'Relay administration', commands: adminCommands },
 ];
 
 /** Every command. */

@@ -12,6 +12,11 @@ import type { AppEnv } from './http/types';
 import { runMaintenance, type MaintenanceReport } from './maintenance';
 import { createRelayState, DB_FILE, type Relay, type RelayOptions } from './relay';
 import { accountRoutes } from './routes/accounts';
+import { auditRoutes } from './routes/audit';
+import { grantRoutes } from './routes/grants';
+import { importRoutes } from './routes/imports';
+import { relayInfoRoutes } from './routes/relay-info';
+import { rotationRoutes } from './routes/rotations';
 import { blobRoutes } from './routes/blobs';
 import { directoryRoutes } from './routes/directory';
 import { folderRoutes } from './routes/folders';
@@ -86,6 +91,11 @@ function buildApp(relay: Relay, state: { closing: boolean }): Hono<AppEnv> {
   api.route('/folders', folderRoutes(relay));
   api.route('/blobs', blobRoutes(relay));
   api.route('/invites', inviteRoutes(relay));
+  api.route('/grants', grantRoutes(relay));
+  api.route('/imports', importRoutes(relay));
+  api.route('/rotations', rotationRoutes(relay));
+  api.route('/', auditRoutes(relay));
+  api.route('/relay', relayInfoRoutes(relay));
   api.all('*', () => {
     throw notFound('no such route');
   });

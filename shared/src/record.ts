@@ -67,6 +67,8 @@ export const RECORD_KINDS = [
   'medication',
   'document',
   'profile',
+  'encounter',
+  'fhir',
 ] as const;
 
 /** A record kind. */

@@ -127,4 +127,100 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX invites_by_folder ON invites(folder_id);
     `,
   },
+  {
+    version: 2,
+    name: 'support grants, staged imports, audit trail, deletion tombstones',
+    sql: `
+      CREATE TABLE grants (
+        grant_id TEXT PRIMARY KEY,
+        practitioner_id TEXT NOT NULL REFERENCES accounts(account_id),
+        agent_id TEXT NOT NULL REFERENCES accounts(account_id),
+        rights TEXT NOT NULL CHECK (rights IN ('read', 'import')),
+        not_before INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        private_wrap BLOB NOT NULL,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER,
+        ended_logged INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX grants_by_practitioner ON grants(practitioner_id);
+      CREATE INDEX grants_by_agent ON grants(agent_id);
+      CREATE INDEX grants_by_expiry ON grants(ended_logged, expires_at);
+
+      -- record_id is '' for a whole folder.
+      CREATE TABLE grant_scope (
+        grant_id TEXT NOT NULL REFERENCES grants(grant_id) ON DELETE CASCADE,
+        folder_id TEXT NOT NULL,
+        record_id TEXT NOT NULL,
+        PRIMARY KEY (grant_id, folder_id, record_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX grant_scope_by_folder ON grant_scope(folder_id);
+
+      -- A folder key (record_id '', version 0) or a data key wrapped to the grant key.
+      CREATE TABLE grant_key_wraps (
+        grant_id TEXT NOT NULL REFERENCES grants(grant_id) ON DELETE CASCADE,
+        folder_id TEXT NOT NULL,
+        record_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        epoch INTEGER NOT NULL,
+        wrap BLOB NOT NULL,
+        PRIMARY KEY (grant_id, folder_id, record_id, version)
+      );
+
+      CREATE TABLE imports (
+        import_id TEXT PRIMARY KEY,
+        grant_id TEXT NOT NULL REFERENCES grants(grant_id),
+        agent_id TEXT NOT NULL REFERENCES accounts(account_id),
+        practitioner_id TEXT NOT NULL REFERENCES accounts(account_id),
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX imports_by_practitioner ON imports(practitioner_id);
+
+      CREATE TABLE import_items (
+        import_id TEXT NOT NULL REFERENCES imports(import_id) ON DELETE CASCADE,
+        item INTEGER NOT NULL,
+        signed BLOB NOT NULL,
+        key_wrap BLOB NOT NULL,
+        header BLOB NOT NULL,
+        blob_id TEXT REFERENCES blobs(blob_id),
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (import_id, item)
+      );
+
+      -- One hash chain per folder (chain_id = folder id) and per account (account id).
+      CREATE TABLE audit_events (
+        chain_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        actor_id TEXT,
+        folder_id TEXT,
+        record_id TEXT,
+        version INTEGER,
+        grant_id TEXT,
+        blob_id TEXT,
+        subject_id TEXT,
+        signed BLOB,
+        prev_hash BLOB NOT NULL,
+        hash BLOB NOT NULL,
+        PRIMARY KEY (chain_id, seq)
+      );
+      CREATE INDEX audit_by_grant ON audit_events(grant_id, at) WHERE grant_id IS NOT NULL;
+
+      CREATE TABLE audit_heads (
+        chain_id TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        hash BLOB NOT NULL
+      );
+
+      -- Former members of a deleted folder learn that it was deleted, and when.
+      CREATE TABLE folder_tombstones (
+        folder_id TEXT NOT NULL,
+        account_id TEXT NOT NULL REFERENCES accounts(account_id) ON DELETE CASCADE,
+        deleted_at INTEGER NOT NULL,
+        PRIMARY KEY (folder_id, account_id)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

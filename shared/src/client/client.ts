@@ -7,11 +7,15 @@ import type { PatientProfile } from '../folder';
 import { invalidArgument } from '../errors';
 import { parseId, type AccountId, type FolderId, type RecordId } from '../ids';
 import { newId } from '../ids';
+import { AuditClient } from './audit';
 import { Contacts, toContact } from './contacts';
 import { Core } from './core';
+import { DeletionClient } from './deletion';
 import { FolderLoader } from './folder-state';
 import { Folders } from './folders';
+import { GrantClient } from './grants';
 import { ApiError } from './http';
+import { ImportClient } from './imports';
 import { Invites } from './invites';
 import { RecordWriter, type UploadSpool } from './record-write';
 import { RecordReader, summaryOf } from './records';
@@ -39,8 +43,27 @@ export interface CarnetClientOptions extends ClientOptions {
   spool?: UploadSpool;
 }
 
+/** The SDK's internal parts, handed to the area clients (grants, imports, audit, deletion). */
+export interface ClientParts {
+  core: Core;
+  contacts: Contacts;
+  loader: FolderLoader;
+  reader: RecordReader;
+  writer: RecordWriter;
+  folders: Folders;
+  invites: Invites;
+}
+
 /** The Carnet client SDK. */
 export class CarnetClient {
+  /** Support grants: create, list, revoke, watch; as an agent, read within a grant. */
+  readonly grants: GrantClient;
+  /** Write-only imports under a grant (agent), review and adoption (practitioner). */
+  readonly imports: ImportClient;
+  /** The audit trail of my folders and of my account, verified as hash chains. */
+  readonly audit: AuditClient;
+  /** Deleting folders and accounts, with relay-signed receipts. */
+  readonly deletion: DeletionClient;
   readonly #core: Core;
   readonly #contacts: Contacts;
   readonly #loader: FolderLoader;
@@ -64,6 +87,19 @@ export class CarnetClient {
     this.#writer = new RecordWriter(this.#core, this.#loader, options.spool);
     this.#folders = new Folders(this.#core, this.#loader, this.#contacts, this.#reader);
     this.#invites = new Invites(this.#core, this.#loader, this.#contacts, this.#folders);
+    const parts: ClientParts = {
+      core: this.#core,
+      contacts: this.#contacts,
+      loader: this.#loader,
+      reader: this.#reader,
+      writer: this.#writer,
+      folders: this.#folders,
+      invites: this.#invites,
+    };
+    this.grants = new GrantClient(parts);
+    this.imports = new ImportClient(parts);
+    this.audit = new AuditClient(parts);
+    this.deletion = new DeletionClient(parts);
   }
 
   // --- accounts -------------------------------------------------------------------------------

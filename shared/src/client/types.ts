@@ -70,8 +70,18 @@ export interface FolderDetails extends FolderSummary {
   members: FolderMember[];
 }
 
-/** Kinds of structured entries. */
-export type EntryKind = 'observation' | 'condition' | 'allergy' | 'medication';
+/**
+ * Kinds of structured entries. `encounter` holds a FHIR Encounter, `fhir` any other FHIR
+ * resource kept verbatim (imports), `profile` the full FHIR Patient behind a folder's profile.
+ */
+export type EntryKind =
+  | 'observation'
+  | 'condition'
+  | 'allergy'
+  | 'medication'
+  | 'encounter'
+  | 'fhir'
+  | 'profile';
 
 /** What to write as a new record or a new version of one. */
 export type RecordInput =
