@@ -12,6 +12,14 @@ if ! command -v chromium >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 
+if ! command -v age >/dev/null 2>&1; then
+  # The export tests decrypt archives with Debian's own `age` (interoperability, not our code).
+  echo "[test] installing Debian's age for the export tests"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq age >/dev/null
+fi
+
 echo "[test] installing packages"
 $PNPM install --frozen-lockfile
 

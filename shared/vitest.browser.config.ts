@@ -15,6 +15,7 @@ export default defineConfig({
       'test/{account,kdf,keyring,recovery,pinning}.test.ts',
       'test/{folder,record,manifest,grant,invite}.test.ts',
       'test/{padme,stream-tamper,stream-vectors}.test.ts',
+      'test/{audit,import-item,receipt,grant-inspect}.test.ts',
     ],
     testTimeout: 120_000,
     browser: {

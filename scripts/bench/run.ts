@@ -18,6 +18,8 @@ const MODULES: Record<string, () => Promise<BenchModule>> = {
   kdf: () => import('./kdf'),
   sign: () => import('./sign'),
   relay: () => import('./relay'),
+  rotation: () => import('./rotation'),
+  export: () => import('./export'),
 };
 
 async function main(): Promise<void> {

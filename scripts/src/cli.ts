@@ -237,8 +237,9 @@ export async function main(
       context,
       waitForStop: opts.waitForStop ?? waitForSignal,
     };
-    printResult(io, json, await command.run(inv));
-    return 0;
+    const result = await command.run(inv);
+    printResult(io, json, result);
+    return result.exit ?? 0;
   } catch (e) {
     const failure = describeFailure(e, context);
     printFailure(io, json, failure);

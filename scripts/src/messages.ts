@@ -22,6 +22,7 @@ export const RELAY_ERROR_CODES = [
   'RATE_LIMITED',
   'INTERNAL',
   'UNAVAILABLE',
+  'FOLDER_DELETED',
 ] as const;
 
 /** Machine-readable reason of an error answer from the relay. */
@@ -190,6 +191,12 @@ const CORE: Record<CarnetErrorCode, Entry> = {
     text: (c) =>
       `This Node.js lacks something Carnet needs (${c.detail}). Use Node 20.19 or newer.`,
   },
+  AUDIT_BROKEN: {
+    exit: EXIT.security,
+    text: () =>
+      'The audit log served by the relay was rewritten, truncated or forked since this device ' +
+      `last saw it. ${tampering} Ask the relay's operator.`,
+  },
 };
 
 const RELAY: Record<RelayErrorCode, Entry> = {
@@ -249,6 +256,12 @@ const RELAY: Record<RelayErrorCode, Entry> = {
   UNAVAILABLE: {
     exit: EXIT.unreachable,
     text: () => 'The relay is shutting down or unavailable. Try again in a moment.',
+  },
+  FOLDER_DELETED: {
+    exit: EXIT.refused,
+    text: (c) =>
+      `${c.folder !== undefined ? `Folder ${c.folder}` : 'This folder'} was deleted by its ` +
+      'practitioner. Nothing of it is left on the relay.',
   },
 };
 

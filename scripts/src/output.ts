@@ -21,6 +21,11 @@ export interface CommandResult {
    * a file streamed to stdout): print nothing more.
    */
   printed?: boolean;
+  /**
+   * Exit code of a command that completed but found a problem it reports in its result
+   * (`admin verify-audit` on a broken trail: 4). Default 0.
+   */
+  exit?: ExitCode;
 }
 
 /** A failure, ready to print. */

@@ -9,3 +9,15 @@ export { MIGRATIONS, type Migration } from './db/migrations';
 export { ERROR_STATUS, type ErrorCode } from './http/errors';
 export { DB_FILE, SECRET_FILE, type Relay, type RelayOptions } from './relay';
 export { startServer, type RunningServer, type StartServerOptions } from './server';
+export { verifyAuditDatabase, type AuditVerification } from './admin/verify-audit';
+export {
+  backupRelay,
+  BackupError,
+  restoreRelay,
+  type BackupManifest,
+  type BackupOptions,
+  type BackupReport,
+  type RestoreReport,
+} from './admin/backup';
+export { formatStats, relayStats, STATS_KEYS, type RelayStats } from './admin/stats';
+export { SIGNING_KEY_FILE } from './signing';

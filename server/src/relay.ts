@@ -12,8 +12,11 @@ import { BlobFiles } from './storage/blobfiles';
 import { AccountStore, SessionStore } from './store/accounts';
 import { BlobStore } from './store/blobs';
 import { FolderStore } from './store/folders';
+import { GrantStore } from './store/grants';
+import { ImportStore } from './store/imports';
 import { InviteStore } from './store/invites';
 import { RecordStore } from './store/records';
+import { loadRelaySigningKey, type RelaySigningKey } from './signing';
 
 /** Name of the database file inside the data directory. */
 export const DB_FILE = 'carnet.db';
@@ -41,12 +44,16 @@ export interface Relay {
   dataDir: string;
   /** 32 random bytes from `secret.key`: keys the fake KDF salts. */
   secret: Buffer;
+  /** The relay's Ed25519 key from `relay-signing.key`: signs deletion receipts. */
+  signing: RelaySigningKey;
   accounts: AccountStore;
   sessions: SessionStore;
   folders: FolderStore;
   records: RecordStore;
   blobs: BlobStore;
   invites: InviteStore;
+  grants: GrantStore;
+  imports: ImportStore;
   files: BlobFiles;
   limits: { loginUser: SlidingWindow; loginAddress: SlidingWindow; anonymous: SlidingWindow };
   /** Bytes being uploaded right now, per account (counted against the quota early). */
@@ -72,12 +79,15 @@ export function createRelayState(o: RelayOptions): Relay {
     db,
     dataDir,
     secret: loadOrCreateSecret(join(dataDir, SECRET_FILE)),
+    signing: loadRelaySigningKey(dataDir),
     accounts: new AccountStore(db),
     sessions: new SessionStore(db),
     folders: new FolderStore(db),
     records: new RecordStore(db),
     blobs,
     invites: new InviteStore(db),
+    grants: new GrantStore(db),
+    imports: new ImportStore(db),
     files,
     limits: {
       loginUser: new SlidingWindow(config.loginPerUser, now),

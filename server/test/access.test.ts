@@ -149,6 +149,17 @@ const routes = (): Route[] => [
     template: '/api/v1/folders/:folderId/invites/:inviteId',
     path: (f) => `folders/${f}/invites/${ids.invite}`,
   },
+  {
+    method: 'GET',
+    template: '/api/v1/folders/:folderId/audit',
+    path: (f) => `folders/${f}/audit`,
+  },
+  {
+    method: 'POST',
+    template: '/api/v1/folders/:folderId/audit/events',
+    path: (f) => `folders/${f}/audit/events`,
+    json: { event: b64('x') },
+  },
 ];
 
 describe('access control: 404 for whatever the caller may not see', () => {
@@ -157,6 +168,13 @@ describe('access control: 404 for whatever the caller may not see', () => {
       ...routes().map((r) => `${r.method} ${r.template}`),
       'GET /api/v1/blobs/:blobId',
       'DELETE /api/v1/blobs/:blobId',
+      // A support agent's routes, open to the grant's agent alone: grants.test.ts tries them
+      // as the practitioner, another agent, outside the window, after revocation and out of scope.
+      'GET /api/v1/grants/:grantId/folders/:folderId',
+      'GET /api/v1/grants/:grantId/folders/:folderId/manifests',
+      'GET /api/v1/grants/:grantId/folders/:folderId/records',
+      'GET /api/v1/grants/:grantId/folders/:folderId/records/:recordId',
+      'GET /api/v1/grants/:grantId/blobs/:blobId',
     ]);
     const scoped = t.app.routes
       .filter((r) => r.method !== 'ALL' && /:(folderId|blobId)/.test(r.path))

@@ -274,8 +274,8 @@ describe('deletion', () => {
       owner.token,
     );
     expect(v.status).toBe(201);
-    expect((await t.api.delete(`folders/${folderId}`, owner.token)).status).toBe(204);
-    expect((await t.api.get(`folders/${folderId}`, owner.token)).status).toBe(404);
+    expect((await t.api.delete(`folders/${folderId}`, owner.token)).status).toBe(200);
+    expect((await t.api.get(`folders/${folderId}`, owner.token)).status).toBe(410);
     expect((await t.api.get(`blobs/${up.body.blobId}`, owner.token)).status).toBe(404);
     expect(existsSync(t.relay.files.path(up.body.blobId))).toBe(false);
     for (const table of [

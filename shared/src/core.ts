@@ -1,8 +1,9 @@
 /**
  * `@carnet/shared/core` — Carnet's formats, bytes in and bytes out: key bundles and safety
  * codes, keyrings and recovery codes, folder keys with epochs and lineage, record versions,
- * manifests, grants, invites, and streamed files. Each format has a version byte, an
- * allow-list, associated data binding its context, and a vector file in `shared/vectors/`.
+ * manifests, grants, invites, streamed files, audit chains, staged imports and deletion
+ * receipts. Each format has a version byte, an allow-list, associated data binding its
+ * context, and a vector file in `shared/vectors/`.
  * Callers never choose a nonce. docs/protocol.md describes every byte.
  */
 export * from './errors';
@@ -25,6 +26,10 @@ export * from './manifest';
 export * from './high-water';
 export * from './grant';
 export * from './invite';
+export * from './audit';
+export * from './import-item';
+export * from './receipt';
+export * from './relay-key';
 export * from './stream/index';
 export {
   concatBytes,

@@ -26,6 +26,7 @@ export const ERROR_CODES = [
   'BAD_RECOVERY_CODE',
   'BAD_PASSWORD',
   'UNSUPPORTED',
+  'AUDIT_BROKEN',
 ] as const;
 
 /** Machine-readable reason of a {@link CarnetError}. */
@@ -52,6 +53,8 @@ const DEFAULT_MESSAGES: Record<CarnetErrorCode, string> = {
   BAD_RECOVERY_CODE: 'The recovery code is not valid: check it for typing mistakes.',
   BAD_PASSWORD: 'The password is wrong.',
   UNSUPPORTED: 'This environment lacks a required capability.',
+  AUDIT_BROKEN:
+    'The audit log was rewritten, truncated or forked: it no longer matches what was seen before.',
 };
 
 /** The single error type thrown by the Carnet core. */

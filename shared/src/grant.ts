@@ -197,6 +197,39 @@ export async function verifyGrant(
   return fields;
 }
 
+/**
+ * Parses a grant's structure without checking its signature, for the relay, which then checks
+ * the signature under the practitioner's key bundle itself ({@link verifyGrantSignature}).
+ * `TRUNCATED` / `DOWNGRADE` / `FORMAT` as in {@link verifyGrant}; `ACL_UNSIGNED` if the
+ * signature is absent. The fields are NOT authenticated: never act on them before verifying.
+ */
+export function inspectGrant(bytes: Uint8Array): GrantFields {
+  return parseGrant(bytes).fields;
+}
+
+/**
+ * Checks only the structure and the practitioner's signature of a grant — not the agent, time,
+ * rights or scope (that is {@link verifyGrant}'s job on the agent's side). For the relay, which
+ * accepts a grant from the practitioner who signed it, and for listing grants.
+ * `ACL_UNSIGNED` if the signature is absent or not valid under `practitionerPub`.
+ */
+export async function verifyGrantSignature(
+  practitionerPub: IdentityPublicKey,
+  bytes: Uint8Array,
+): Promise<GrantFields> {
+  const { fields, tbs, signature } = parseGrant(bytes);
+  if (
+    !(await ed25519Verify(
+      practitionerPub,
+      signatureMessage(GRANT_SIGNATURE_DOMAIN, tbs),
+      signature,
+    ))
+  ) {
+    throw new CarnetError('ACL_UNSIGNED', 'The support grant is not signed by the practitioner.');
+  }
+  return fields;
+}
+
 function inScope(
   scope: GrantScope,
   folderId: FolderId | undefined,

@@ -48,7 +48,9 @@ export class ByteReader {
   /** The next `n` bytes (a copy, so callers may keep it). */
   take(n: number): Uint8Array {
     if (this.remaining < n) throw new CarnetError('TRUNCATED');
-    const out = this.bytes.slice(this.off, this.off + n);
+    // `Uint8Array.prototype.slice` on purpose: a Node `Buffer`'s own `slice` returns a view
+    // into its shared pool, which is neither a copy nor safe to read through `.buffer`.
+    const out = Uint8Array.prototype.slice.call(this.bytes, this.off, this.off + n);
     this.off += n;
     return out;
   }
@@ -64,7 +66,7 @@ export class ByteReader {
 
   u32(): number {
     const b = this.take(4);
-    return new DataView(b.buffer).getUint32(0, false);
+    return new DataView(b.buffer, b.byteOffset, 4).getUint32(0, false);
   }
 
   /** A u64 that must fit a safe JS integer, else `FORMAT`. */

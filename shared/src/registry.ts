@@ -57,8 +57,21 @@ export const KIND = {
   INVITE_FOLDER_KEY: 0x10,
   /** The invited patient's key bundle, MACed under the invite secret. */
   INVITE_RESPONSE: 0x11,
-  /** Client-signed audit event ("viewed record"). */
+  /**
+   * Client-signed audit event: an action byte (viewed, exported) signed by the member or agent
+   * who did it, kept verbatim in the audit chain.
+   */
   AUDIT_VIEWED: 0x12,
+  /** An item staged by a support agent under an import grant, signed by the agent. */
+  IMPORT_ITEM: 0x13,
+  /** The data key of a staged import item, HPKE-wrapped to the practitioner. */
+  IMPORT_KEY_WRAP: 0x14,
+  /** Deletion receipt, signed by the relay's own key. */
+  DELETION_RECEIPT: 0x15,
+  /** Hash-chain encoding of one relay audit event (hashed, never stored as such). */
+  AUDIT_EVENT: 0x16,
+  /** Encrypted header of a staged import item, sealed under the item's data key. */
+  IMPORT_HEADER: 0x17,
 } as const;
 
 /** A kind byte. */

@@ -12,15 +12,18 @@ import wpEd25519 from '../../../shared/vectors/wycheproof/ed25519_test.json';
 import wpHkdf from '../../../shared/vectors/wycheproof/hkdf_sha256_test.json';
 import wpX25519 from '../../../shared/vectors/wycheproof/x25519_test.json';
 import wpXchacha from '../../../shared/vectors/wycheproof/xchacha20_poly1305_test.json';
+import audit from '../vectors/audit.v1.json';
 import envelope from '../vectors/envelope.v1.json';
 import fileStream from '../vectors/file-stream.v1.json';
 import folderKeys from '../vectors/folder-keys.v1.json';
 import grant from '../vectors/grant.v1.json';
 import hpkeWrap from '../vectors/hpke-wrap.v1.json';
+import importItems from '../vectors/import.v1.json';
 import invite from '../vectors/invite.v1.json';
 import keyBundle from '../vectors/key-bundle.v1.json';
 import keyring from '../vectors/keyring.v1.json';
 import manifest from '../vectors/manifest.v1.json';
+import receipt from '../vectors/receipt.v1.json';
 import recordVersion from '../vectors/record-version.v1.json';
 
 const FILES: Record<string, unknown> = {
@@ -32,15 +35,18 @@ const FILES: Record<string, unknown> = {
   'wycheproof/hkdf_sha256_test.json': wpHkdf,
   'wycheproof/x25519_test.json': wpX25519,
   'wycheproof/xchacha20_poly1305_test.json': wpXchacha,
+  'audit.v1.json': audit,
   'envelope.v1.json': envelope,
   'file-stream.v1.json': fileStream,
   'folder-keys.v1.json': folderKeys,
   'grant.v1.json': grant,
   'hpke-wrap.v1.json': hpkeWrap,
+  'import.v1.json': importItems,
   'invite.v1.json': invite,
   'key-bundle.v1.json': keyBundle,
   'keyring.v1.json': keyring,
   'manifest.v1.json': manifest,
+  'receipt.v1.json': receipt,
   'record-version.v1.json': recordVersion,
 };
 

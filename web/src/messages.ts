@@ -97,6 +97,10 @@ export const CORE_MESSAGES: Record<CarnetErrorCode, Message> = {
     fr: 'Ce navigateur ne permet pas le chiffrement requis. Mettez-le à jour ou utilisez-en un autre.',
     en: 'This browser lacks the encryption Carnet needs. Update it or use another one.',
   },
+  AUDIT_BROKEN: {
+    fr: 'Le journal d’accès de ce dossier a été réécrit ou tronqué depuis votre dernière visite. Rien n’a été affiché : signalez-le.',
+    en: 'This folder’s access log was rewritten or cut short since you last saw it. Nothing was shown: report it.',
+  },
 };
 
 /** Messages for the relay's error codes (docs/api.md) and for an unreachable relay. */
@@ -160,6 +164,10 @@ export const RELAY_MESSAGES: Record<string, Message> = {
   UNAVAILABLE: {
     fr: 'Le serveur est momentanément indisponible. Réessayez dans un instant.',
     en: 'The server is briefly unavailable. Try again in a moment.',
+  },
+  FOLDER_DELETED: {
+    fr: 'Ce dossier a été supprimé par son praticien.',
+    en: 'This folder was deleted by its practitioner.',
   },
 };
 

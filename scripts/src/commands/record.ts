@@ -11,6 +11,7 @@ import { folderOf, remember } from '../record-index';
 import { editedInput, inferKind, newInput, readBody } from '../record-input';
 import type { Sink } from '../io';
 import { signedIn } from '../session';
+import { grantFolder, grantOption } from './grant';
 import { folderId, KINDS, outputFile, recordId } from '../validate';
 
 function summaryLine(r: RecordSummary): string {
@@ -65,18 +66,28 @@ function requiredFolder(inv: Invocation): string {
 const list: Command = {
   name: 'record list',
   summary: "List a folder's records (latest version of each).",
-  synopsis: '--folder ID',
-  options: { folder: { type: 'string' } },
+  synopsis: '--folder ID [--grant ID]',
+  details:
+    'A support agent reads within a grant with --grant ID (--folder optional if it covers one).',
+  options: { folder: { type: 'string' }, grant: { type: 'string' } },
   async run(inv) {
-    const folder = folderId(requiredFolder(inv));
-    inv.context.folder = folder;
+    const grant = grantOption(inv);
+    const given = grant === undefined ? requiredFolder(inv) : optional(inv, 'folder');
+    if (given !== undefined) inv.context.folder = folderId(given);
     const s = await signedIn(inv);
-    const records = await s.client.listRecords(folder);
-    await remember(
-      s.dir,
-      folder,
-      records.map((r) => r.recordId),
-    );
+    const folder = grant === undefined ? given! : await grantFolder(s.client, grant, given);
+    inv.context.folder = folder;
+    const records =
+      grant === undefined
+        ? await s.client.listRecords(folder)
+        : await s.client.grants.listRecords(grant, folder);
+    if (grant === undefined) {
+      await remember(
+        s.dir,
+        folder,
+        records.map((r) => r.recordId),
+      );
+    }
     const authors = await userNames(
       s.client,
       records.map((r) => r.authorId),
@@ -106,13 +117,17 @@ const list: Command = {
 /** The folder and record a `get`/`edit` is about, validated and put in the error context. */
 async function locate(
   inv: Invocation,
+  grant?: string,
 ): Promise<{ s: Awaited<ReturnType<typeof signedIn>>; folder: string; record: string }> {
   const record = recordId(inv.positionals[0] ?? '');
   inv.context.record = record;
   const given = optional(inv, 'folder');
   if (given !== undefined) inv.context.folder = folderId(given);
   const s = await signedIn(inv);
-  const folder = await folderOf(s.client, s.dir, record, given);
+  const folder =
+    grant === undefined
+      ? await folderOf(s.client, s.dir, record, given)
+      : await grantFolder(s.client, grant, given, record);
   inv.context.folder = folder;
   return { s, folder, record };
 }
@@ -127,23 +142,30 @@ function contentOf(r: RecordView): string {
 const get: Command = {
   name: 'record get',
   summary: 'Show a record; with a file, save it with --out PATH (byte-identical).',
-  synopsis: 'RECORD [--folder ID] [--out PATH] [--version N]',
+  synopsis: 'RECORD [--folder ID] [--out PATH] [--version N] [--grant ID]',
   details: [
     'Text and structured content go to stdout. A file goes to --out PATH, or to stdout when',
     'stdout is a pipe (not a terminal, not --json): carnet record get ID > scan.pdf',
+    'A support agent reads within a grant with --grant ID.',
   ].join('\n'),
-  options: { folder: { type: 'string' }, out: { type: 'string' }, version: { type: 'string' } },
+  options: {
+    folder: { type: 'string' },
+    out: { type: 'string' },
+    version: { type: 'string' },
+    grant: { type: 'string' },
+  },
   positionals: ['RECORD'],
   async run(inv) {
     const given = optional(inv, 'out');
     const out = given === undefined ? undefined : await outputFile('out', given);
     const version = versionOption(inv);
-    const { s, folder, record } = await locate(inv);
-    const view = await s.client.readRecord(
-      folder,
-      record,
-      version === undefined ? {} : { version },
-    );
+    const grant = grantOption(inv);
+    const { s, folder, record } = await locate(inv, grant);
+    const v = version === undefined ? {} : { version };
+    const view =
+      grant === undefined
+        ? await s.client.readRecord(folder, record, v)
+        : await s.client.grants.readRecord(grant, folder, record, v);
     const header = `${safe(view.title)} — ${view.kind}, version ${view.version}, ${when(view.createdAt)} UTC`;
     if (view.fileName === undefined) return textRecord(inv, view, header, out);
     if (out === undefined && (inv.json || inv.io.stdout.isTTY)) {
@@ -152,7 +174,10 @@ const get: Command = {
         `Record ${record} is a file (${safe(view.fileName)}): save it with --out PATH.`,
       );
     }
-    const doc = await s.client.openDocument(folder, record, { version: view.version });
+    const doc =
+      grant === undefined
+        ? await s.client.openDocument(folder, record, { version: view.version })
+        : await s.client.grants.openDocument(grant, folder, record, { version: view.version });
     if (out === undefined) {
       await pipeTo(doc.body, inv);
       return { json: {}, text: '', printed: true };

@@ -187,6 +187,7 @@ export const MIGRATIONS: readonly Migration[] = [
         created_at INTEGER NOT NULL,
         PRIMARY KEY (import_id, item)
       );
+      CREATE INDEX import_items_by_blob ON import_items(blob_id) WHERE blob_id IS NOT NULL;
 
       -- One hash chain per folder (chain_id = folder id) and per account (account id).
       CREATE TABLE audit_events (
@@ -221,6 +222,7 @@ export const MIGRATIONS: readonly Migration[] = [
         deleted_at INTEGER NOT NULL,
         PRIMARY KEY (folder_id, account_id)
       ) WITHOUT ROWID;
+      CREATE INDEX folder_tombstones_by_account ON folder_tombstones(account_id);
     `,
   },
 ];

@@ -34,6 +34,7 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): D
   if (file !== ':memory:' && !existsSync(file)) closeSync(openSync(file, 'a', 0o600));
   const db = new Database(file);
   try {
+    ensureIncrementalVacuum(db);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
@@ -51,6 +52,25 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): D
     db.close();
     throw e;
   }
+}
+
+/**
+ * Puts the database in `auto_vacuum = INCREMENTAL` mode, so that a deletion can hand its freed
+ * pages back to the file system (`PRAGMA incremental_vacuum`) instead of leaving them, zeroed by
+ * `secure_delete` but still there, in the file. The mode can only be chosen before the first
+ * table exists, and before `journal_mode = WAL` writes the header of a new file: hence first.
+ *
+ * A database created by an older relay (mode 0, NONE) is converted once, here, by a `VACUUM`,
+ * which rewrites the whole file: it needs as much free disk space as the database takes and
+ * blocks the opening for as long as the copy lasts (seconds per GiB). Later openings find the
+ * mode set and do nothing.
+ */
+function ensureIncrementalVacuum(db: Db): void {
+  if (db.pragma('auto_vacuum', { simple: true }) === 2) return;
+  db.pragma('auto_vacuum = INCREMENTAL');
+  // On an empty file the pragma above took effect; on an existing one it only takes effect
+  // through a VACUUM.
+  if (db.pragma('auto_vacuum', { simple: true }) !== 2) db.exec('VACUUM');
 }
 
 /** Current schema version (0 for an empty database). */

@@ -14,6 +14,7 @@ export const ERROR_STATUS = {
   FORBIDDEN_ORIGIN: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
+  FOLDER_DELETED: 410,
   PAYLOAD_TOO_LARGE: 413,
   QUOTA_EXCEEDED: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
@@ -31,13 +32,21 @@ export class ApiError extends Error {
   readonly code: ErrorCode;
   readonly status: ContentfulStatusCode;
   readonly headers: Record<string, string>;
+  /** Extra fields of the error object (e.g. `deletedAt` of `FOLDER_DELETED`); never secrets. */
+  readonly details: Record<string, string | number>;
 
-  constructor(code: ErrorCode, message: string, headers: Record<string, string> = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    headers: Record<string, string> = {},
+    details: Record<string, string | number> = {},
+  ) {
     super(message);
     this.name = 'ApiError';
     this.code = code;
     this.status = ERROR_STATUS[code];
     this.headers = headers;
+    this.details = details;
   }
 }
 
@@ -61,7 +70,7 @@ export function errorResponse(c: Context, err: ApiError): Response {
   if (err.code === 'PAYLOAD_TOO_LARGE' || err.code === 'QUOTA_EXCEEDED') {
     c.header('Connection', 'close');
   }
-  return c.json({ error: { code: err.code, message: err.message } }, err.status);
+  return c.json({ error: { ...err.details, code: err.code, message: err.message } }, err.status);
 }
 
 /**

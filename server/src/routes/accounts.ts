@@ -18,6 +18,7 @@ import { accountRole, b64, bytes, id, kdf, LIMITS, userName, type Kdf } from '..
 import type { AppEnv } from '../http/types';
 import type { Relay } from '../relay';
 import { kdfOf, type AccountRow } from '../store/accounts';
+import { completeDeletion, deletionStore } from '../store/deletion';
 
 const authKey = bytes(32, true);
 const keyring = bytes(LIMITS.keyring);
@@ -34,6 +35,7 @@ const registerBody = z.strictObject({
   recovery,
 });
 const preloginBody = z.strictObject({ userName });
+const deleteAccountBody = z.strictObject({ authKey });
 const loginBody = z.strictObject({ userName, authKey });
 const recoverBody = z.strictObject({ userName, recoveryAuthKey: authKey });
 const passwordBody = z.strictObject({
@@ -180,6 +182,32 @@ export function accountRoutes(relay: Relay): Hono<AppEnv> {
     relay.sessions.delete(c.var.session.tokenHash);
     clearSessionCookie(c);
     return c.body(null, 204);
+  });
+
+  // Deleting the account needs the password again (its auth key), even from a recovery
+  // session: a stolen session token alone must not be able to erase a medical file.
+  app.delete('/accounts/me', auth, async (c) => {
+    const s = c.var.session;
+    const b = await readJson(c, deleteAccountBody, limit);
+    const row = relay.accounts.byId(s.accountId);
+    if (!row) throw unauthenticated();
+    const fail = guarded(c, row.user_name);
+    if (!matches(row.auth_key_hash, b.authKey)) {
+      fail();
+      throw unauthenticated('current key required');
+    }
+    const at = relay.now();
+    const outcome = relay.db.transaction(() =>
+      deletionStore(relay.db).deleteAccount(s.accountId, at),
+    )();
+    clearSessionCookie(c);
+    const receipt = await completeDeletion(relay, outcome, {
+      subject: 'account',
+      subjectId: s.accountId,
+      requestedBy: s.accountId,
+      at,
+    });
+    return c.json({ receipt: b64(receipt) });
   });
 
   app.get('/accounts/me', auth, (c) => {

@@ -4,7 +4,7 @@
  * deletion of an unattached upload.
  */
 import { randomBytes } from 'node:crypto';
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { requireSession } from '../http/auth';
 import { bodyChunks, declaredLength, mediaType } from '../http/body';
 import { ApiError, badRequest, conflict, invalid, notFound } from '../http/errors';
@@ -12,6 +12,8 @@ import { b64, pathId } from '../http/schemas';
 import { webStream } from '../http/stream';
 import type { AppEnv } from '../http/types';
 import type { Relay } from '../relay';
+import type { BlobRow } from '../store/blobs';
+import { appendAudit } from '../store/audit';
 import { overLimit, type ReceivedFile } from '../storage/blobfiles';
 
 /**
@@ -54,6 +56,50 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
 
 /** Ranges up to this many bytes are read into memory at once instead of streamed. */
 const SMALL_READ = 1024 * 1024;
+
+/** The request's single `Range` against `size`; `416` (with `Content-Range`) if unsatisfiable. */
+export function requestedRange(
+  c: Context,
+  size: number,
+): { start: number; end: number } | undefined {
+  const range = parseRange(c.req.header('range'), size);
+  if (range === 'unsatisfiable') {
+    throw new ApiError('RANGE_NOT_SATISFIABLE', 'range outside the blob', {
+      'Content-Range': `bytes */${size}`,
+    });
+  }
+  return range;
+}
+
+/**
+ * Answers a blob download: the whole blob (`200`, with `Content-Digest`) or one range (`206`,
+ * with `Content-Range`), `ETag`, `Accept-Ranges`; `HEAD` gets the headers only. Shared by
+ * `/blobs`, the grant and the import downloads; the caller has checked access (and audited).
+ */
+export async function sendBlob(
+  c: Context,
+  relay: Relay,
+  blob: BlobRow,
+  range: { start: number; end: number } | undefined,
+): Promise<Response> {
+  const blobId = blob.blob_id;
+  const { start, end } = range ?? { start: 0, end: blob.size - 1 };
+  c.header('Content-Type', 'application/octet-stream');
+  c.header('Accept-Ranges', 'bytes');
+  c.header('ETag', `"${b64(blob.sha256)}"`);
+  c.header('Content-Length', String(end - start + 1));
+  if (range) c.header('Content-Range', `bytes ${start}-${end}/${blob.size}`);
+  else c.header('Content-Digest', `sha-256=:${blob.sha256.toString('base64')}:`);
+  const status = range ? 206 : 200;
+  // HEAD is routed here too: open no file for a body nobody will read.
+  if (c.req.method === 'HEAD') return c.body(null, status);
+  // Small answers in one read and one write: cheaper than a stream, and memory stays bounded
+  // by SMALL_READ per request. Larger ones stream with backpressure.
+  if (end - start < SMALL_READ) {
+    return c.body(await relay.files.readSmall(blobId, start, end), status);
+  }
+  return c.body(webStream(relay.files.read(blobId, start, end)), status);
+}
 
 /** Sub-app factory for `/blobs`. */
 export function blobRoutes(relay: Relay): Hono<AppEnv> {
@@ -104,22 +150,20 @@ export function blobRoutes(relay: Relay): Hono<AppEnv> {
         'Content-Range': `bytes */${blob.size}`,
       });
     }
-    const { start, end } = range ?? { start: 0, end: blob.size - 1 };
-    c.header('Content-Type', 'application/octet-stream');
-    c.header('Accept-Ranges', 'bytes');
-    c.header('ETag', `"${b64(blob.sha256)}"`);
-    c.header('Content-Length', String(end - start + 1));
-    if (range) c.header('Content-Range', `bytes ${start}-${end}/${blob.size}`);
-    else c.header('Content-Digest', `sha-256=:${blob.sha256.toString('base64')}:`);
-    const status = range ? 206 : 200;
-    // HEAD is routed here too: open no file for a body nobody will read.
-    if (c.req.method === 'HEAD') return c.body(null, status);
-    // Small answers in one read and one write: cheaper than a stream, and memory stays bounded
-    // by SMALL_READ per request. Larger ones stream with backpressure.
-    if (end - start < SMALL_READ) {
-      return c.body(await relay.files.readSmall(blobId, start, end), status);
+    // Audit before any byte leaves, and before the headers (a failed append must not leave a
+    // Content-Length on the error answer). Each range request is one event; HEAD sends no
+    // content, and an uploader reading back its unattached blob has no folder chain yet.
+    if (blob.folder_id !== null && c.req.method !== 'HEAD') {
+      appendAudit(relay.db, {
+        chainId: blob.folder_id,
+        type: 'blob.read',
+        at: relay.now(),
+        actorId: c.var.session.accountId,
+        folderId: blob.folder_id,
+        blobId,
+      });
     }
-    return c.body(webStream(relay.files.read(blobId, start, end)), status);
+    return sendBlob(c, relay, blob, range);
   });
 
   app.delete('/:blobId', async (c) => {

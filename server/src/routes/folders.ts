@@ -20,6 +20,8 @@ import {
 } from '../http/schemas';
 import type { AppEnv } from '../http/types';
 import type { Relay } from '../relay';
+import { appendAudit, auditMembers } from '../store/audit';
+import { completeDeletion, deletionStore, folderGone } from '../store/deletion';
 import type { FolderPage } from '../store/folders';
 import { OWNER, READERS, requireRole, WRITERS } from './access';
 import { folderInviteRoutes } from './invites';
@@ -43,7 +45,8 @@ const createBody = z.strictObject({
   profile: bytes(LIMITS.profile).optional(),
 });
 
-const manifestBody = z.strictObject({
+/** Body of a manifest update. */
+export const manifestBody = z.strictObject({
   expectedSeq: positiveInt,
   seq: positiveInt,
   epoch: positiveInt,
@@ -96,6 +99,76 @@ export function folderViews(page: FolderPage) {
   });
 }
 
+/** Audit: a member fetched the folder with its key wraps. */
+function auditKeyFetch(relay: Relay, folderId: string, me: string): void {
+  appendAudit(relay.db, {
+    chainId: folderId,
+    type: 'keys.folder',
+    at: relay.now(),
+    actorId: me,
+    folderId,
+  });
+}
+
+/** A manifest update, as `PUT /folders/:id/manifest` and `POST /rotations` take it. */
+export type ManifestUpdate = z.output<typeof manifestBody>;
+
+/** The checks of a manifest update that need no transaction: seq step, members, wraps. */
+export function checkManifestUpdate(relay: Relay, me: string, b: ManifestUpdate): void {
+  if (b.seq !== b.expectedSeq + 1) throw invalid('seq must be expectedSeq + 1');
+  checkMembers(relay, me, b.members);
+  checkWraps(b.members, b.wraps, b.epoch);
+}
+
+/**
+ * Compare-and-swap on seq, the epoch, lineage and member rules, then the write with its
+ * membership audit events. Call inside a transaction (after {@link checkManifestUpdate}).
+ */
+export function applyManifestUpdate(
+  relay: Relay,
+  folderId: string,
+  me: string,
+  b: ManifestUpdate,
+): void {
+  const head = relay.folders.head(folderId);
+  if (!head || head.owner_id !== me) throw notFound('no such folder');
+  if (head.seq !== b.expectedSeq) {
+    throw conflict(`expected seq ${b.expectedSeq}, current is ${head.seq}`);
+  }
+  const diff = diffMembers(relay.folders.members(folderId), b.members);
+  const rotating = b.epoch === head.epoch + 1;
+  if (!rotating && b.epoch !== head.epoch) throw invalid('epoch must stay or grow by one');
+  if (rotating !== (b.lineage !== undefined)) {
+    throw invalid('lineage is required with a new epoch, and only then');
+  }
+  if (!rotating && diff.removed.length > 0) {
+    throw invalid('removing a member requires a new epoch');
+  }
+  if (rotating) {
+    requireWraps(
+      b.members.map((m) => m.accountId),
+      b.wraps,
+      b.epoch,
+    );
+  } else {
+    requireWraps(diff.added, b.wraps, b.epoch, (a) => relay.folders.hasWrap(folderId, a, b.epoch));
+  }
+  relay.folders.applyManifest({
+    folderId,
+    seq: b.seq,
+    epoch: b.epoch,
+    manifest: b.manifest,
+    members: b.members,
+    removed: diff.removed,
+    promoted: diff.promoted,
+    wraps: b.wraps,
+    lineage: b.lineage,
+    now: relay.now(),
+  });
+  auditMembers(relay.db, folderId, me, relay.now(), 'member.added', diff.added);
+  auditMembers(relay.db, folderId, me, relay.now(), 'member.removed', diff.removed);
+}
+
 /** Sub-app factory for `/folders` (records and invites are mounted next to it). */
 export function folderRoutes(relay: Relay): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -104,7 +177,8 @@ export function folderRoutes(relay: Relay): Hono<AppEnv> {
 
   const view = (folderId: string, accountId: string) => {
     const v = folderViews(relay.folders.page(accountId, { folderId }))[0];
-    if (!v) throw notFound('no such folder');
+    // A former member of a deleted folder learns that it was deleted, and when (410).
+    if (!v) throw folderGone(relay.db, folderId, accountId);
     return v;
   };
 
@@ -120,7 +194,23 @@ export function folderRoutes(relay: Relay): Hono<AppEnv> {
     );
     relay.db.transaction(() => {
       if (relay.folders.exists(b.folderId)) throw conflict('folderId already taken');
-      relay.folders.create({ ...b, ownerId: me, now: relay.now() });
+      const now = relay.now();
+      relay.folders.create({ ...b, ownerId: me, now });
+      appendAudit(relay.db, {
+        chainId: b.folderId,
+        type: 'folder.created',
+        at: now,
+        actorId: me,
+        folderId: b.folderId,
+      });
+      auditMembers(
+        relay.db,
+        b.folderId,
+        me,
+        now,
+        'member.added',
+        b.members.filter((m) => m.accountId !== me).map((m) => m.accountId),
+      );
     })();
     return c.json(view(b.folderId, me), 201);
   });
@@ -133,13 +223,27 @@ export function folderRoutes(relay: Relay): Hono<AppEnv> {
       throw badRequest('limit must be 1 to 2000');
     }
     const n = Number(rawLimit);
-    const folders = folderViews(relay.folders.page(c.var.session.accountId, { after, limit: n }));
+    const me = c.var.session.accountId;
+    // The page and its `keys.folder` events in one transaction: one commit for the whole page.
+    const folders = relay.db.transaction(() => {
+      const views = folderViews(relay.folders.page(me, { after, limit: n }));
+      for (const v of views) if (v.status === 'member') auditKeyFetch(relay, v.folderId, me);
+      return views;
+    })();
     const next = folders.length === n ? (folders.at(-1)?.folderId ?? null) : null;
-    return c.json({ folders, next });
+    const deleted = deletionStore(relay.db).tombstones(me);
+    return c.json({ folders, next, deleted });
   });
 
   app.get('/:folderId', (c) => {
-    return c.json(view(pathId(c.req.param('folderId'), 'folderId'), c.var.session.accountId));
+    const me = c.var.session.accountId;
+    const folderId = pathId(c.req.param('folderId'), 'folderId');
+    const v = relay.db.transaction(() => {
+      const v = view(folderId, me);
+      if (v.status === 'member') auditKeyFetch(relay, folderId, me);
+      return v;
+    })();
+    return c.json(v);
   });
 
   app.get('/:folderId/manifests', (c) => {
@@ -158,49 +262,9 @@ export function folderRoutes(relay: Relay): Hono<AppEnv> {
     const folderId = pathId(c.req.param('folderId'), 'folderId');
     requireRole(relay, folderId, me, OWNER);
     const b = await readJson(c, manifestBody, limit);
-    if (b.seq !== b.expectedSeq + 1) throw invalid('seq must be expectedSeq + 1');
-    checkMembers(relay, me, b.members);
-    checkWraps(b.members, b.wraps, b.epoch);
+    checkManifestUpdate(relay, me, b);
     // Everything from here to the write is one transaction: the CAS check cannot go stale.
-    relay.db.transaction(() => {
-      const head = relay.folders.head(folderId);
-      if (!head || head.owner_id !== me) throw notFound('no such folder');
-      if (head.seq !== b.expectedSeq) {
-        throw conflict(`expected seq ${b.expectedSeq}, current is ${head.seq}`);
-      }
-      const diff = diffMembers(relay.folders.members(folderId), b.members);
-      const rotating = b.epoch === head.epoch + 1;
-      if (!rotating && b.epoch !== head.epoch) throw invalid('epoch must stay or grow by one');
-      if (rotating !== (b.lineage !== undefined)) {
-        throw invalid('lineage is required with a new epoch, and only then');
-      }
-      if (!rotating && diff.removed.length > 0) {
-        throw invalid('removing a member requires a new epoch');
-      }
-      if (rotating) {
-        requireWraps(
-          b.members.map((m) => m.accountId),
-          b.wraps,
-          b.epoch,
-        );
-      } else {
-        requireWraps(diff.added, b.wraps, b.epoch, (a) =>
-          relay.folders.hasWrap(folderId, a, b.epoch),
-        );
-      }
-      relay.folders.applyManifest({
-        folderId,
-        seq: b.seq,
-        epoch: b.epoch,
-        manifest: b.manifest,
-        members: b.members,
-        removed: diff.removed,
-        promoted: diff.promoted,
-        wraps: b.wraps,
-        lineage: b.lineage,
-        now: relay.now(),
-      });
-    })();
+    relay.db.transaction(() => applyManifestUpdate(relay, folderId, me, b))();
     return c.json(view(folderId, me));
   });
 
@@ -215,11 +279,21 @@ export function folderRoutes(relay: Relay): Hono<AppEnv> {
   });
 
   app.delete('/:folderId', async (c) => {
+    const me = c.var.session.accountId;
     const folderId = pathId(c.req.param('folderId'), 'folderId');
-    requireRole(relay, folderId, c.var.session.accountId, OWNER);
-    const blobIds = relay.folders.delete(folderId);
-    for (const blobId of blobIds) await relay.files.remove(blobId);
-    return c.body(null, 204);
+    const at = relay.now();
+    // The owner check and the deletion in one transaction (docs/deletion-and-operations.md).
+    const outcome = relay.db.transaction(() => {
+      requireRole(relay, folderId, me, OWNER);
+      return deletionStore(relay.db).deleteFolder(folderId, me, at);
+    })();
+    const receipt = await completeDeletion(relay, outcome, {
+      subject: 'folder',
+      subjectId: folderId,
+      requestedBy: me,
+      at,
+    });
+    return c.json({ receipt: b64(receipt) });
   });
 
   app.route('/:folderId/records', recordRoutes(relay));

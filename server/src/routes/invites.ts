@@ -13,6 +13,7 @@ import { conflict, invalid, notFound } from '../http/errors';
 import { b64, bytes, id, LIMITS, pathId, positiveInt } from '../http/schemas';
 import type { AppEnv } from '../http/types';
 import type { Relay } from '../relay';
+import { appendAudit, auditMembers } from '../store/audit';
 import type { InviteRow } from '../store/invites';
 import { OWNER, requireRole } from './access';
 
@@ -58,6 +59,13 @@ export function folderInviteRoutes(relay: Relay): Hono<AppEnv> {
     relay.db.transaction(() => {
       if (relay.invites.lookupTaken(hash)) throw conflict('lookupId already used');
       relay.invites.insert({ ...b, inviteId, lookupHash: hash, folderId, inviterId: me, now });
+      appendAudit(relay.db, {
+        chainId: folderId,
+        type: 'invite.created',
+        at: now,
+        actorId: me,
+        folderId,
+      });
     })();
     return c.json({ inviteId, expiresAt: b.expiresAt }, 201);
   });
@@ -71,8 +79,17 @@ export function folderInviteRoutes(relay: Relay): Hono<AppEnv> {
   app.delete('/:inviteId', (c) => {
     const folderId = pathId(c.req.param('folderId'), 'folderId');
     const inviteId = pathId(c.req.param('inviteId'), 'inviteId');
-    requireRole(relay, folderId, c.var.session.accountId, OWNER);
-    if (!relay.invites.revoke(folderId, inviteId)) throw notFound('no such invite');
+    const me = c.var.session.accountId;
+    requireRole(relay, folderId, me, OWNER);
+    relay.db.transaction(() => {
+      // Read first for the audit: the invitee (if it had accepted) is the event's subject.
+      const inv = relay.invites.byFolder(folderId).find((i) => i.invite_id === inviteId);
+      if (!inv || !relay.invites.revoke(folderId, inviteId)) throw notFound('no such invite');
+      const e = { type: 'invite.revoked' as const, at: relay.now(), actorId: me, folderId };
+      appendAudit(relay.db, { chainId: folderId, ...e, subjectId: inv.invitee_id });
+      if (inv.invitee_id)
+        appendAudit(relay.db, { chainId: inv.invitee_id, ...e, subjectId: inv.invitee_id });
+    })();
     return c.body(null, 204);
   });
 
@@ -101,12 +118,13 @@ export function inviteRoutes(relay: Relay): Hono<AppEnv> {
   app.post('/:lookupId/accept', async (c) => {
     const lookupId = pathId(c.req.param('lookupId'), 'lookupId');
     const b = await readJson(c, acceptBody, limit);
-    const r = relay.invites.accept(
-      lookupHash(lookupId),
-      c.var.session.accountId,
-      b.response,
-      relay.now(),
-    );
+    const me = c.var.session.accountId;
+    const r = relay.db.transaction(() => {
+      const now = relay.now();
+      const r = relay.invites.accept(lookupHash(lookupId), me, b.response, now);
+      if (r.ok) auditMembers(relay.db, r.folderId, me, now, 'member.pending', [me]);
+      return r;
+    })();
     if (!r.ok && r.why === 'member') throw conflict('already a member of this folder');
     if (!r.ok) throw notFound('no such invite');
     return c.json({ folderId: r.folderId });

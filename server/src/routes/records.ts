@@ -10,6 +10,7 @@ import { conflict, notFound } from '../http/errors';
 import { b64, bytes, id, LIMITS, pathId, pathInt, positiveInt } from '../http/schemas';
 import type { AppEnv } from '../http/types';
 import type { Relay } from '../relay';
+import { appendAudit } from '../store/audit';
 import type { ListingRow, VersionRow } from '../store/records';
 import { READERS, requireRole, WRITERS } from './access';
 
@@ -34,7 +35,7 @@ export const versionJson = (v: VersionRow) => ({
 });
 
 /** Groups listing rows (ordered by record, version) into one entry per record. */
-function listingJson(rows: ListingRow[]) {
+export function listingJson(rows: ListingRow[]) {
   type Entry = {
     recordId: string;
     latest: ReturnType<typeof versionJson> | null;
@@ -65,29 +66,59 @@ export function recordRoutes(relay: Relay): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const limit = relay.config.jsonBodyLimit;
 
+  /** Audit: record data keys served to a member (the whole listing, or one record). */
+  const audited = <T>(
+    me: string,
+    folderId: string,
+    read: () => T,
+    recordId?: string,
+    version?: number,
+  ): T =>
+    relay.db.transaction(() => {
+      const out = read();
+      appendAudit(relay.db, {
+        chainId: folderId,
+        type: 'keys.records',
+        at: relay.now(),
+        actorId: me,
+        folderId,
+        recordId: recordId ?? null,
+        version: version ?? null,
+      });
+      return out;
+    })();
+
   app.get('/', (c) => {
+    const me = c.var.session.accountId;
     const folderId = pathId(c.req.param('folderId'), 'folderId');
-    requireRole(relay, folderId, c.var.session.accountId, READERS);
-    return c.json({ records: listingJson(relay.records.listing(folderId)) });
+    requireRole(relay, folderId, me, READERS);
+    return c.json({
+      records: audited(me, folderId, () => listingJson(relay.records.listing(folderId))),
+    });
   });
 
   app.get('/:recordId', (c) => {
     const folderId = pathId(c.req.param('folderId'), 'folderId');
     const recordId = pathId(c.req.param('recordId'), 'recordId');
-    requireRole(relay, folderId, c.var.session.accountId, READERS);
+    const me = c.var.session.accountId;
+    requireRole(relay, folderId, me, READERS);
     const versions = relay.records.history(folderId, recordId);
     if (versions.length === 0) throw notFound('no such record');
-    return c.json({ recordId, versions: versions.map(versionJson) });
+    return c.json({
+      recordId,
+      versions: audited(me, folderId, () => versions.map(versionJson), recordId),
+    });
   });
 
   app.get('/:recordId/versions/:version', (c) => {
     const folderId = pathId(c.req.param('folderId'), 'folderId');
     const recordId = pathId(c.req.param('recordId'), 'recordId');
     const version = pathInt(c.req.param('version'), 'version');
-    requireRole(relay, folderId, c.var.session.accountId, READERS);
+    const me = c.var.session.accountId;
+    requireRole(relay, folderId, me, READERS);
     const v = relay.records.version(folderId, recordId, version);
     if (!v) throw notFound('no such version');
-    return c.json(versionJson(v));
+    return c.json(audited(me, folderId, () => versionJson(v), recordId, version));
   });
 
   app.post('/:recordId/versions', async (c) => {
@@ -110,6 +141,16 @@ export function recordRoutes(relay: Relay): Hono<AppEnv> {
       if (blobId !== null) attachBlob(relay, blobId, folderId, me);
       const now = relay.now();
       relay.records.insert({ ...b, folderId, recordId, blobId, now });
+      appendAudit(relay.db, {
+        chainId: folderId,
+        type: 'record.written',
+        at: now,
+        actorId: me,
+        folderId,
+        recordId,
+        version: b.version,
+        blobId,
+      });
       return relay.records.version(folderId, recordId, b.version)!;
     })();
     return c.json(versionJson(row), 201);
@@ -126,5 +167,7 @@ function attachBlob(relay: Relay, blobId: string, folderId: string, me: string):
   const blob = relay.blobs.get(blobId);
   if (blob?.folder_id === folderId) return;
   if (!blob || blob.folder_id !== null || blob.account_id !== me) throw notFound('no such blob');
+  // A blob staged in an import item belongs to the import, not to its uploader.
+  if (relay.imports.blobUsed(blobId)) throw notFound('no such blob');
   relay.blobs.attach(blobId, folderId);
 }

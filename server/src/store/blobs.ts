@@ -23,10 +23,13 @@ export class BlobStore {
     this.#db = db;
     this.#s = {
       get: db.prepare<[string], BlobRow>('SELECT * FROM blobs WHERE blob_id = ?'),
-      // Visible to its uploader while unattached, then to the full members of its folder.
+      // Visible to its uploader while unattached, then to the full members of its folder. A
+      // blob staged in an import item belongs to the import: its uploader (the support agent)
+      // may no longer read it here; the practitioner reads it through /imports.
       visible: db.prepare<[string, string, string], BlobRow>(
         `SELECT b.* FROM blobs b WHERE b.blob_id = ? AND (
-           (b.folder_id IS NULL AND b.account_id = ?)
+           (b.folder_id IS NULL AND b.account_id = ?
+              AND NOT EXISTS (SELECT 1 FROM import_items i WHERE i.blob_id = b.blob_id))
            OR EXISTS (SELECT 1 FROM folder_members m WHERE m.folder_id = b.folder_id
                         AND m.account_id = ? AND m.role <> 'pending'))`,
       ),
@@ -41,8 +44,10 @@ export class BlobStore {
       ),
       delete: db.prepare<[string]>('DELETE FROM blobs WHERE blob_id = ?'),
       exists: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM blobs WHERE blob_id = ?'),
+      // Blobs of staged import items are not stale: they live until the import is removed.
       stale: db.prepare<[number], { blob_id: string }>(
-        'SELECT blob_id FROM blobs WHERE folder_id IS NULL AND created_at <= ?',
+        `SELECT blob_id FROM blobs b WHERE folder_id IS NULL AND created_at <= ?
+           AND NOT EXISTS (SELECT 1 FROM import_items i WHERE i.blob_id = b.blob_id)`,
       ),
     };
   }
@@ -92,7 +97,7 @@ export class BlobStore {
     this.#s.delete.run(blobId);
   }
 
-  /** Unattached blobs created at or before `before`. */
+  /** Unattached blobs created at or before `before`, except those of staged import items. */
   staleUnattached(before: number): string[] {
     return this.#s.stale.all(before).map((r) => r.blob_id);
   }

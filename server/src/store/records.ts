@@ -29,6 +29,15 @@ export interface ListingRow {
   blob_id: string | null;
 }
 
+/** The signed object of a version, without its keys or header. */
+export interface SignedRow {
+  record_id: string;
+  version: number;
+  epoch: number;
+  signed: Buffer;
+  created_at: number;
+}
+
 /** A new version to insert. */
 export interface NewVersion {
   folderId: string;
@@ -47,6 +56,7 @@ export class RecordStore {
   readonly #latest;
   readonly #insert;
   readonly #listing;
+  readonly #signedListing;
   readonly #history;
   readonly #one;
 
@@ -67,6 +77,10 @@ export class RecordStore {
        FROM (SELECT *, version = MAX(version) OVER (PARTITION BY record_id) AS is_latest
              FROM record_versions WHERE folder_id = ?)
        ORDER BY record_id, version`,
+    );
+    this.#signedListing = db.prepare<[string], SignedRow>(
+      `SELECT record_id, version, epoch, signed, created_at FROM record_versions
+       WHERE folder_id = ? ORDER BY record_id, version`,
     );
     const cols = 'record_id, version, epoch, header, signed, data_key, blob_id, created_at';
     this.#history = db.prepare<[string, string], VersionRow>(
@@ -95,6 +109,11 @@ export class RecordStore {
       v.blobId,
       v.now,
     );
+  }
+
+  /** The signed objects of every version of a folder (no keys, no headers), by record. */
+  signedListing(folderId: string): SignedRow[] {
+    return this.#signedListing.all(folderId);
   }
 
   /** Every version of every record of a folder, ordered by record then version. */

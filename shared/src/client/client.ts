@@ -10,11 +10,11 @@ import { newId } from '../ids';
 import { AuditClient } from './audit';
 import { Contacts, toContact } from './contacts';
 import { Core } from './core';
-import { DeletionClient } from './deletion';
+import { DeletionClient, type DeletionResult } from './deletion';
 import { FolderLoader } from './folder-state';
 import { Folders } from './folders';
 import { GrantClient } from './grants';
-import { ApiError } from './http';
+import { ApiError, isApiError } from './http';
 import { ImportClient } from './imports';
 import { Invites } from './invites';
 import { RecordWriter, type UploadSpool } from './record-write';
@@ -120,16 +120,25 @@ export class CarnetClient {
     return auth.signUp(this.#core, o);
   }
 
-  /** Logs in (pre-login, KDF checks, Argon2id, keyring). Wrong credentials: `BAD_PASSWORD`. */
+  /**
+   * Logs in (pre-login, KDF checks, Argon2id, keyring). Wrong credentials: `BAD_PASSWORD`.
+   * A practitioner's client then rotates the folders of support grants that ended
+   * (`grants.rotateEnded`); if that fails, `login` rejects with its error although the session
+   * is open (docs/grants.md): nothing should be written before the rotation is done.
+   */
   async login(o: { userName: string; password: string }): Promise<AccountInfo> {
     this.#reset();
-    return auth.login(this.#core, o);
+    const info = await auth.login(this.#core, o);
+    await this.grants.rotateEnded();
+    return info;
   }
 
-  /** Resumes the session saved in the store with the password (no new login). */
+  /** Resumes the saved session with the password (no new login); rotates as `login` does. */
   async unlock(o: { password: string }): Promise<AccountInfo> {
     this.#reset();
-    return auth.unlock(this.#core, o);
+    const info = await auth.unlock(this.#core, o);
+    await this.grants.rotateEnded();
+    return info;
   }
 
   /** Logs in with the recovery code, sets a new password; returns a new recovery code. */
@@ -198,9 +207,12 @@ export class CarnetClient {
     return this.#folders.updateProfile(folder(folderId), profile, o.expectedVersion);
   }
 
-  /** Deletes a folder (owner). */
-  async deleteFolder(folderId: string): Promise<void> {
-    return this.#folders.delete(folder(folderId));
+  /**
+   * Deletes a folder (owner); resolves with the relay's signed receipt, verified
+   * (`client.deletion.deleteFolder`).
+   */
+  async deleteFolder(folderId: string): Promise<DeletionResult> {
+    return this.deletion.deleteFolder(folderId);
   }
 
   // --- records --------------------------------------------------------------------------------
@@ -246,6 +258,17 @@ export class CarnetClient {
     return this.#reader.summaries(state, list);
   }
 
+  /**
+   * The latest version of every record with its content (text, structured entry), verified
+   * and decrypted, in `listRecords` order: one listing instead of a `readRecord` per record
+   * (what an export reads).
+   */
+  async listRecordViews(folderId: string): Promise<RecordView[]> {
+    const state = await this.#loader.load(folder(folderId));
+    const list = await this.#reader.verifiedList(state);
+    return this.#reader.views(state, list);
+  }
+
   /** One version of a record (default the latest), verified and decrypted. */
   async readRecord(
     folderId: string,
@@ -254,7 +277,14 @@ export class CarnetClient {
   ): Promise<RecordView> {
     const id = record(recordId);
     const state = await this.#loader.load(folder(folderId));
-    return (await this.#reader.read(state, id, o.version)).view;
+    const { view } = await this.#reader.read(state, id, o.version);
+    // A signed "viewed" event; never fails the read (kept and resent: see audit.ts).
+    await this.audit.recordViewed({
+      folderId: state.folderId,
+      recordId: id,
+      version: view.version,
+    });
+    return view;
   }
 
   /** Every version of a record, oldest first. */
@@ -276,7 +306,13 @@ export class CarnetClient {
     const id = record(recordId);
     const state = await this.#loader.load(folder(folderId));
     const opened = await this.#reader.read(state, id, o.version);
-    return { record: opened.view, body: await this.#reader.body(state, opened) };
+    const body = await this.#reader.body(state, opened);
+    await this.audit.recordViewed({
+      folderId: state.folderId,
+      recordId: id,
+      version: opened.view.version,
+    });
+    return { record: opened.view, body };
   }
 
   // --- invites and sharing --------------------------------------------------------------------
@@ -318,7 +354,14 @@ export class CarnetClient {
   async #afterWrite(folderId: FolderId): Promise<void> {
     const state = await this.#loader.load(folderId);
     if (state.ownerId !== this.#core.session.accountId) return;
-    await this.#folders.refreshDigest(state);
+    try {
+      await this.#folders.refreshDigest(state);
+    } catch (e) {
+      // A member deleted their account: the relay refuses a manifest that still names them.
+      // Remove them (a new epoch, whose manifest covers the new version) instead of failing.
+      if (!isApiError(e, 'VALIDATION') || !e.message.includes('unknown account')) throw e;
+      if ((await this.deletion.pruneDeletedMembers(folderId)).length === 0) throw e;
+    }
   }
 
   #reset(): void {

@@ -111,31 +111,54 @@ export class FolderLoader {
 
   /** Every manifest of the folder, verified as one chain from seq 1 to the state's manifest. */
   async history(state: FolderState): Promise<ManifestBody[]> {
+    const after = this.#histories.get(state.folderId)?.bodies.at(-1)?.seq ?? 0;
+    if (after < state.manifest.seq) {
+      await this.extendHistory(state, await this.core.api.manifests(state.folderId, after));
+    }
+    return this.historyUpTo(state);
+  }
+
+  /**
+   * Extends the cached history with manifests fetched in bulk (every stored manifest of the
+   * folder, or those after the cached ones), verified exactly as {@link history} verifies
+   * what it fetches itself.
+   */
+  async primeHistory(state: FolderState, served: readonly WireManifest[]): Promise<void> {
+    const after = this.#histories.get(state.folderId)?.bodies.at(-1)?.seq ?? 0;
+    if (after >= state.manifest.seq) return;
+    await this.extendHistory(
+      state,
+      served.filter((m) => m.seq > after),
+    );
+  }
+
+  private async extendHistory(state: FolderState, fresh: readonly WireManifest[]): Promise<void> {
     const cached = this.#histories.get(state.folderId);
     const after = cached?.bodies.at(-1)?.seq ?? 0;
-    const target = state.manifest.seq;
-    if (after < target) {
-      const fresh = await this.core.api.manifests(state.folderId, after);
-      if (fresh.length === 0) {
-        throw new CarnetError('RECORD_MISSING', 'The folder history is missing manifests.');
-      }
-      const bodies = await verifyManifestChain(
-        state.ownerKey,
-        fresh.map((m) => m.data),
-        {
-          folderId: state.folderId,
-          ownerId: state.ownerId,
-          ...(cached ? { anchor: { seq: after, hash: manifestHash(cached.last) } } : {}),
-        },
-      );
-      if (bodies[0]?.seq !== after + 1) throw new CarnetError('RECORD_MISSING');
-      const all = [...(cached?.bodies ?? []), ...bodies];
-      this.#histories.set(state.folderId, { bodies: all, last: fresh.at(-1)!.data });
+    if (fresh.length === 0) {
+      throw new CarnetError('RECORD_MISSING', 'The folder history is missing manifests.');
     }
-    const h = this.#histories.get(state.folderId)!;
-    const at = h.bodies.find((b) => b.seq === target);
+    const bodies = await verifyManifestChain(
+      state.ownerKey,
+      fresh.map((m) => m.data),
+      {
+        folderId: state.folderId,
+        ownerId: state.ownerId,
+        ...(cached ? { anchor: { seq: after, hash: manifestHash(cached.last) } } : {}),
+      },
+    );
+    if (bodies[0]?.seq !== after + 1) throw new CarnetError('RECORD_MISSING');
+    const all = [...(cached?.bodies ?? []), ...bodies];
+    this.#histories.set(state.folderId, { bodies: all, last: fresh.at(-1)!.data });
+  }
+
+  private historyUpTo(state: FolderState): ManifestBody[] {
+    const target = state.manifest.seq;
+    const h = this.#histories.get(state.folderId);
+    const at = h?.bodies.find((b) => b.seq === target);
     // The chain must pass through the very manifest we verified (no fork).
     if (
+      h === undefined ||
       at === undefined ||
       toBase64url(manifestHash(state.manifestBytes)) !== toBase64url(hashOf(h, target))
     ) {

@@ -38,10 +38,16 @@ export class Folders {
     private readonly records: RecordReader,
   ) {}
 
-  /** Creates a folder with its first key, signed manifest and encrypted profile. */
-  async create(profile: PatientProfile): Promise<FolderDetails> {
+  /**
+   * Creates a folder with its first key, signed manifest and encrypted profile. `folderId` is
+   * fresh unless given (an adopted import names its folder after itself, so that adoption can
+   * resume after a crash).
+   */
+  async create(
+    profile: PatientProfile,
+    folderId: FolderId = newId<FolderId>(),
+  ): Promise<FolderDetails> {
     const s = this.core.session;
-    const folderId = newId<FolderId>();
     const epoch = FIRST_EPOCH;
     const fk = newFolderKey();
     const sealedProfile = sealProfile(fk, profile, folderId, epoch);
@@ -109,12 +115,6 @@ export class Folders {
     return this.get(folderId);
   }
 
-  /** Deletes a folder on the relay (owner). */
-  async delete(folderId: FolderId): Promise<void> {
-    assertOwner(this.core, await this.loader.load(folderId));
-    await this.core.api.deleteFolder(folderId);
-  }
-
   /**
    * Adds a colleague whose safety code the user compared out of band: a mismatch is
    * `KEY_UNVERIFIED`, a pinned key that changed `KEY_CHANGED`.
@@ -176,34 +176,65 @@ export class Folders {
       throw invalidArgument('accountId', 'a member of the folder');
     }
     const remaining = state.manifest.members.filter((m) => m.accountId !== accountId);
+    const next = await this.nextEpoch(state, remaining);
+    const { epoch, fk, profile } = next;
+    const published = await publishManifest(this.core, this.loader, state, {
+      members: remaining,
+      epoch,
+      wraps: next.wraps,
+      lineage: next.lineage,
+      recordListDigest: await this.records.currentDigest(state),
+      folderKeyCommitment: next.folderKeyCommitment,
+    });
+    await this.loader.remember(folderId, epoch, fk);
+    if (profile !== undefined) {
+      const version = await this.core.api.putProfile(folderId, profile.version, profile.data);
+      await checkAndAdvance(
+        this.core.marks,
+        profileMarkKey(folderId),
+        version,
+        sha256(profile.data),
+      );
+      return this.get(folderId);
+    }
+    return this.details(published);
+  }
+
+  /**
+   * The keys of the folder's next epoch for `members` (member removal, and rotation when a
+   * support grant ends): a fresh folder key wrapped to each member's verified key, the current
+   * key sealed under it (lineage), its commitment, and the profile re-sealed under it
+   * (`profile.version` is the one it replaces). Nothing is sent.
+   */
+  async nextEpoch(state: FolderState, members: readonly ManifestMember[]): Promise<NextEpoch> {
+    const { folderId } = state;
     const epoch = state.manifest.epoch + 1;
     const oldFk = await this.loader.currentKey(state);
-    const profile = await this.openProfile(state);
+    const opened = await this.openProfile(state);
     const fk = newFolderKey();
     const wraps: WrapOut[] = [];
-    for (const m of remaining) {
+    for (const m of members) {
       const ctx = { folderId, epoch, accountId: m.accountId };
       wraps.push({
         ...ctx,
         wrap: await wrapFolderKeyToMember(await this.encryptionKey(m), fk, ctx),
       });
     }
-    const next = await publishManifest(this.core, this.loader, state, {
-      members: remaining,
+    return {
       epoch,
+      fk,
       wraps,
       lineage: sealLineage(fk, oldFk, folderId, epoch),
-      recordListDigest: await this.records.currentDigest(state),
       folderKeyCommitment: folderKeyCommitment(fk, folderId, epoch),
-    });
-    await this.loader.remember(folderId, epoch, fk);
-    if (profile !== undefined) {
-      const data = sealProfile(fk, profile.profile, folderId, epoch);
-      const version = await this.core.api.putProfile(folderId, profile.version, data);
-      await checkAndAdvance(this.core.marks, profileMarkKey(folderId), version, sha256(data));
-      return this.get(folderId);
-    }
-    return this.details(next);
+      ...(opened === undefined
+        ? {}
+        : {
+            profile: {
+              version: opened.version,
+              data: sealProfile(fk, opened.profile, folderId, epoch),
+            },
+          }),
+    };
   }
 
   /**
@@ -298,6 +329,17 @@ export class Folders {
     if (m.accountId === s.accountId) return s.bundle.encryptionPublicKey;
     return (await this.contacts.member(m.accountId, m.fingerprint)).bundle.encryptionPublicKey;
   }
+}
+
+/** What {@link Folders.nextEpoch} prepares for a new epoch. */
+export interface NextEpoch {
+  epoch: number;
+  fk: FolderKey;
+  wraps: WrapOut[];
+  lineage: Uint8Array;
+  folderKeyCommitment: Uint8Array;
+  /** The profile sealed under the new key, and the version it replaces. */
+  profile?: { version: number; data: Uint8Array };
 }
 
 /** High-water key of a folder's profile. */

@@ -217,6 +217,9 @@ function headerOf(input: RecordInput, now: number): RecordHeader {
     case 'condition':
     case 'allergy':
     case 'medication':
+    case 'encounter':
+    case 'fhir':
+    case 'profile':
       return {
         kind: input.kind,
         title: input.title,
@@ -227,7 +230,7 @@ function headerOf(input: RecordInput, now: number): RecordHeader {
     default:
       throw invalidArgument(
         'kind',
-        'note, observation, condition, allergy, medication or document',
+        'note, document or a structured kind (observation, condition, allergy, medication, encounter, fhir, profile)',
       );
   }
 }

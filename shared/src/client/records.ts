@@ -4,7 +4,7 @@
  */
 import { equalBytes } from '../bytes';
 import { CarnetError, invalidArgument } from '../errors';
-import type { RecordId } from '../ids';
+import type { FolderId, RecordId } from '../ids';
 import type { DataKey } from '../keys';
 import { recordListDigest } from '../manifest';
 import { openDataKey, openRecordHeader, type RecordHeader } from '../record';
@@ -25,6 +25,12 @@ import {
 } from './record-verify';
 import type { RecordSummary, RecordView } from './types';
 import type { WireVersion } from './wire';
+
+/** A record's signed version objects, as listed (no header, no key). */
+export interface SignedRecord {
+  recordId: RecordId;
+  versions: readonly { version: number; epoch: number; createdAt: number; signed: Uint8Array }[];
+}
 
 /** The verified record list of a folder. */
 export interface VerifiedList {
@@ -57,22 +63,49 @@ export class RecordReader {
 
   /** Fetches and verifies the whole record list of a folder (see record-verify.ts). */
   async verifiedList(state: FolderState): Promise<VerifiedList> {
-    const authors = await this.authors(state);
     const records = await this.core.api.listRecords(state.folderId);
-    const chains = new Map<RecordId, VerifiedVersion[]>();
-    const latest = new Map<RecordId, WireVersion>();
-    for (const r of records) {
-      if (chains.has(r.recordId)) throw new CarnetError('FORMAT', 'A record is listed twice.');
-      const chain = await verifyChain(state.folderId, r.recordId, r.versions, authors);
-      const top = chain.at(-1)!;
+    const { chains, digest } = await this.verifyVersions(state, records, (r, top) =>
       checkStoredVersion(
         r.latest,
         top,
         r.versions.find((v) => v.version === top.fields.version)!.signed,
-      );
+      ),
+    );
+    return { chains, latest: new Map(records.map((r) => [r.recordId, r.latest])), digest };
+  }
+
+  /** The record-list digest of the folder's current records (verified first). */
+  async currentDigest(state: FolderState): Promise<Uint8Array> {
+    return recordListDigest(latestEntries((await this.verifiedList(state)).chains));
+  }
+
+  /**
+   * The record-list digest of the folder's current records from signed version objects fetched
+   * in bulk (`POST /rotations/records`): the same checks as {@link verifiedList} — chains,
+   * authors, high-water marks, nothing dropped, the manifest's digest — without the headers.
+   */
+  async digestOfVersions(
+    state: FolderState,
+    records: readonly SignedRecord[],
+  ): Promise<Uint8Array> {
+    const { chains } = await this.verifyVersions(state, records, () => {});
+    return recordListDigest(latestEntries(chains));
+  }
+
+  private async verifyVersions<R extends SignedRecord>(
+    state: FolderState,
+    records: readonly R[],
+    checkLatest: (r: R, top: VerifiedVersion) => void,
+  ): Promise<{ chains: Map<RecordId, VerifiedVersion[]>; digest: 'current' | 'older' }> {
+    const authors = await this.authors(state);
+    const chains = new Map<RecordId, VerifiedVersion[]>();
+    for (const r of records) {
+      if (chains.has(r.recordId)) throw new CarnetError('FORMAT', 'A record is listed twice.');
+      const chain = await verifyChain(state.folderId, r.recordId, r.versions, authors);
+      const top = chain.at(-1)!;
+      checkLatest(r, top);
       await advanceRecordMark(this.core, state.folderId, r.recordId, top);
       chains.set(r.recordId, chain);
-      latest.set(r.recordId, r.latest);
     }
     await checkNothingDropped(this.core, state.folderId, new Set(chains.keys()));
     const digest = matchRecordDigest(state.manifest.recordListDigest, chains, {
@@ -85,20 +118,19 @@ export class RecordReader {
         'The record list does not match the signed manifest.',
       );
     }
-    return { chains, latest, digest };
-  }
-
-  /** The record-list digest of the folder's current records (verified first). */
-  async currentDigest(state: FolderState): Promise<Uint8Array> {
-    return recordListDigest(latestEntries((await this.verifiedList(state)).chains));
+    return { chains, digest };
   }
 
   /** Latest version of every record, headers opened. */
   async summaries(state: FolderState, list: VerifiedList): Promise<RecordSummary[]> {
-    const out: RecordSummary[] = [];
+    return (await this.views(state, list)).map(summaryOf);
+  }
+
+  /** Latest version of every record, headers opened, with their content (text, structured). */
+  async views(state: FolderState, list: VerifiedList): Promise<RecordView[]> {
+    const out: RecordView[] = [];
     for (const [recordId, chain] of list.chains) {
-      const opened = await this.open(state, chain.at(-1)!, list.latest.get(recordId)!);
-      out.push(summaryOf(opened.view));
+      out.push((await this.open(state, chain.at(-1)!, list.latest.get(recordId)!)).view);
     }
     return out.sort((a, b) => a.createdAt - b.createdAt || (a.recordId < b.recordId ? -1 : 1));
   }
@@ -144,22 +176,7 @@ export class RecordReader {
     if (stored.blobId === undefined)
       throw new CarnetError('RECORD_MISSING', 'The document body is missing.');
     const ciphertext = await this.core.api.downloadBlob(stored.blobId);
-    const dec = createFileDecryptor(dek, {
-      folderId: state.folderId,
-      recordId: view.recordId,
-      version: view.version,
-    });
-    // Observed here so that a failure that ends the stream early is not also unhandled.
-    dec.digest.catch(() => undefined);
-    dec.contentLength.catch(() => undefined);
-    const check = new TransformStream<Uint8Array, Uint8Array>({
-      async flush() {
-        const [digest, length] = await Promise.all([dec.digest, dec.contentLength]);
-        if (!equalBytes(digest, verified.fields.bodyDigest)) throw new CarnetError('INTEGRITY');
-        if (view.size !== undefined && length !== view.size) throw new CarnetError('INTEGRITY');
-      },
-    });
-    return ciphertext.pipeThrough(dec.stream).pipeThrough(check);
+    return decryptBody(ciphertext, dek, state.folderId, view, verified);
   }
 
   /** Opens a verified version: its data key under the folder key of its epoch, then its header. */
@@ -178,7 +195,37 @@ export class RecordReader {
   }
 }
 
-function viewOf(
+/**
+ * Decrypts a document body as it streams; the stream errors instead of ending if the content's
+ * digest is not the signed one, or its length not the header's.
+ */
+export function decryptBody(
+  ciphertext: ReadableStream<Uint8Array>,
+  dek: DataKey,
+  folderId: FolderId,
+  view: RecordView,
+  verified: VerifiedVersion,
+): ReadableStream<Uint8Array> {
+  const dec = createFileDecryptor(dek, {
+    folderId,
+    recordId: view.recordId,
+    version: view.version,
+  });
+  // Observed here so that a failure that ends the stream early is not also unhandled.
+  dec.digest.catch(() => undefined);
+  dec.contentLength.catch(() => undefined);
+  const check = new TransformStream<Uint8Array, Uint8Array>({
+    async flush() {
+      const [digest, length] = await Promise.all([dec.digest, dec.contentLength]);
+      if (!equalBytes(digest, verified.fields.bodyDigest)) throw new CarnetError('INTEGRITY');
+      if (view.size !== undefined && length !== view.size) throw new CarnetError('INTEGRITY');
+    },
+  });
+  return ciphertext.pipeThrough(dec.stream).pipeThrough(check);
+}
+
+/** The public view of an opened version header. */
+export function viewOf(
   recordId: RecordId,
   version: number,
   epoch: number,
