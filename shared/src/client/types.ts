@@ -75,13 +75,7 @@ export interface FolderDetails extends FolderSummary {
  * resource kept verbatim (imports), `profile` the full FHIR Patient behind a folder's profile.
  */
 export type EntryKind =
-  | 'observation'
-  | 'condition'
-  | 'allergy'
-  | 'medication'
-  | 'encounter'
-  | 'fhir'
-  | 'profile';
+  'observation' | 'condition' | 'allergy' | 'medication' | 'encounter' | 'fhir' | 'profile';
 
 /** What to write as a new record or a new version of one. */
 export type RecordInput =
